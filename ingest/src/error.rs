@@ -1,0 +1,41 @@
+use std::path::PathBuf;
+
+/// Everything ingestion can fail on. Each variant names the file, repo or ref at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] flowmeter_store::Error),
+    #[error("{}: not a git repository (no .git directory or bare repository there)", path.display())]
+    NotARepo { path: PathBuf },
+    #[error("{}: the repository has no commits yet", path.display())]
+    EmptyRepo { path: PathBuf },
+    #[error(
+        "{}: this is a shallow clone, so history is incomplete and every metric would be wrong; \
+         run `git fetch --unshallow` first", path.display()
+    )]
+    Shallow { path: PathBuf },
+    #[error("{}: {context}: {source}", path.display())]
+    Git {
+        path: PathBuf,
+        context: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+    #[error("{context}: {source}")]
+    Polars {
+        context: String,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    #[error("invalid ref glob `{glob}`: {source}")]
+    Glob {
+        glob: String,
+        #[source]
+        source: globset::Error,
+    },
+}
+
+/// The ingest result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,555 @@
+//! Git history into the store: refs, commits with diff stats, links between commits.
+
+mod diff;
+mod message;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use flowmeter_store::{WriteGuard, COMMITS, REFS, REF_HISTORY, REPOS};
+use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
+use globset::{Glob, GlobSetBuilder};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+pub use diff::{CommitStats, Differ};
+pub use message::{cherry_picked_from, reverts};
+
+use crate::error::{Error, Result};
+
+/// What to ingest from one repository.
+#[derive(Debug, Clone)]
+pub struct GitOptions {
+    /// The repo's name in the store.
+    pub name: String,
+    /// Extra ref globs on full ref names (`refs/pull/*`); branches and tags are always in.
+    pub extra_refs: Vec<String>,
+    /// Compute diff stats and patch ids.
+    pub stats: bool,
+    /// Worker threads for stats (0: rayon's default).
+    pub threads: usize,
+}
+
+/// Receives progress from a long ingest. Called from worker threads.
+pub trait Progress: Sync {
+    /// `total` commits are about to be processed for `repo`.
+    fn start(&self, _repo: &str, _total: u64) {}
+    /// `n` more commits are done.
+    fn advance(&self, _n: u64) {}
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct GitReport {
+    pub repo: String,
+    pub location: PathBuf,
+    /// Refs unchanged since the last run: nothing was read or written.
+    pub up_to_date: bool,
+    pub refs: usize,
+    pub commits_total: usize,
+    pub commits_new: usize,
+    /// Stored commits no ref reaches any more.
+    pub commits_unreachable: usize,
+    pub unreadable_blobs: u64,
+    pub elapsed: Duration,
+}
+
+/// A ref as ingested.
+#[derive(Debug, Clone, PartialEq)]
+struct RefRow {
+    name: String,
+    kind: &'static str,
+    sha: String,
+    tagged_at: Option<i64>,
+}
+
+/// The repo name to use when none is given: the directory name without `.git`.
+pub fn default_name(path: &Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "repo".into());
+    if name == ".git" {
+        if let Some(parent) = path.parent().and_then(|p| p.file_name()) {
+            name = parent.to_string_lossy().into_owned();
+        }
+    }
+    name.strip_suffix(".git").map(str::to_owned).unwrap_or(name)
+}
+
+/// Opens `path` as a repository (work tree or bare), refusing shallow and empty ones.
+pub fn open_repo(path: &Path) -> Result<Repository> {
+    let repo = Repository::open_ext(path, RepositoryOpenFlags::NO_SEARCH, &[] as &[&str])
+        .map_err(|_| Error::NotARepo { path: path.into() })?;
+    if repo.is_shallow() {
+        return Err(Error::Shallow { path: path.into() });
+    }
+    // libgit2's is_empty() only recognises an unborn `master`; look for any
+    // reference that reaches a commit instead.
+    let has_commit = repo
+        .references()
+        .map_err(git_err(path, "listing references"))?
+        .flatten()
+        .any(|r| r.peel_to_commit().is_ok());
+    if !has_commit {
+        return Err(Error::EmptyRepo { path: path.into() });
+    }
+    Ok(repo)
+}
+
+fn micros(t: git2::Time) -> i64 {
+    t.seconds() * 1_000_000
+}
+
+fn git_err(path: &Path, context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error + '_ {
+    let context = context.into();
+    move |source| Error::Git {
+        path: path.into(),
+        context,
+        source,
+    }
+}
+
+/// Reads the refs to ingest: local branches, tags (peeled, with tagger dates),
+/// and whatever `extra` globs match.
+fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<RefRow>> {
+    let mut globs = GlobSetBuilder::new();
+    for g in extra {
+        globs.add(Glob::new(g).map_err(|source| Error::Glob {
+            glob: g.clone(),
+            source,
+        })?);
+    }
+    let globs = globs.build().map_err(|source| Error::Glob {
+        glob: extra.join(","),
+        source,
+    })?;
+    let mut out = vec![];
+    for r in repo
+        .references()
+        .map_err(git_err(path, "listing references"))?
+    {
+        let r = r.map_err(git_err(path, "reading a reference"))?;
+        let Some(full) = r.name().ok().map(str::to_owned) else {
+            continue; // not UTF-8: cannot be named in SQL anyway
+        };
+        let (kind, name) = if let Some(n) = full.strip_prefix("refs/heads/") {
+            ("branch", n.to_owned())
+        } else if let Some(n) = full.strip_prefix("refs/tags/") {
+            ("tag", n.to_owned())
+        } else if globs.is_match(&full) {
+            ("other", full.clone())
+        } else {
+            continue;
+        };
+        let mut tagged_at = None;
+        if kind == "tag" {
+            if let Ok(tag) = r.peel(ObjectType::Tag).and_then(|o| o.peel_to_tag()) {
+                tagged_at = tag.tagger().map(|s| micros(s.when()));
+            }
+        }
+        // Refs to trees or blobs (rare tags) are not history: skip them.
+        let Ok(commit) = r.peel_to_commit() else {
+            continue;
+        };
+        out.push(RefRow {
+            name,
+            kind,
+            sha: commit.id().to_string(),
+            tagged_at,
+        });
+    }
+    out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok(out)
+}
+
+/// One commit's metadata, read in parallel.
+struct CommitRow {
+    sha: String,
+    parents: Vec<String>,
+    author_name: String,
+    author_email: String,
+    authored_at: i64,
+    committer_name: String,
+    committer_email: String,
+    committed_at: i64,
+    summary: String,
+    reverts: Option<String>,
+    cherry_picked_from: Option<String>,
+    stats: Option<CommitStats>,
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn read_commit(repo: &Repository, oid: Oid) -> std::result::Result<CommitRow, git2::Error> {
+    let c = repo.find_commit(oid)?;
+    let author = c.author();
+    let committer = c.committer();
+    let message = lossy(c.message_raw_bytes());
+    Ok(CommitRow {
+        sha: oid.to_string(),
+        parents: c.parent_ids().map(|p| p.to_string()).collect(),
+        author_name: lossy(author.name_bytes()),
+        author_email: lossy(author.email_bytes()),
+        authored_at: micros(author.when()),
+        committer_name: lossy(committer.name_bytes()),
+        committer_email: lossy(committer.email_bytes()),
+        committed_at: micros(c.time()),
+        summary: c.summary_bytes().map(lossy).unwrap_or_default(),
+        reverts: message::reverts(&message),
+        cherry_picked_from: message::cherry_picked_from(&message),
+        stats: None,
+    })
+}
+
+/// Ingests one repository into the store. Incremental: unchanged refs cost one
+/// ref listing; new commits are the only ones read and diffed.
+pub fn ingest_git(
+    guard: &WriteGuard,
+    path: &Path,
+    opts: &GitOptions,
+    progress: &dyn Progress,
+) -> Result<GitReport> {
+    let started = Instant::now();
+    let repo = open_repo(path)?;
+    let location = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let name = opts.name.as_str();
+    let store = guard.store();
+    let mut report = GitReport {
+        repo: name.into(),
+        location: location.clone(),
+        ..Default::default()
+    };
+
+    let refs = read_refs(&repo, path, &opts.extra_refs)?;
+    report.refs = refs.len();
+    if refs.is_empty() {
+        return Err(Error::Input {
+            path: path.into(),
+            message: "no branches or tags to ingest".into(),
+        });
+    }
+
+    // What the store knows already.
+    let old_refs = store.read_repo(&REFS, name)?;
+    let old_ref_map = ref_map(&old_refs)?;
+    let new_ref_map: HashMap<(String, String), String> = refs
+        .iter()
+        .map(|r| ((r.kind.to_string(), r.name.clone()), r.sha.clone()))
+        .collect();
+    let old_commits = store.read_repo(&COMMITS, name)?;
+    let need_stats_again: HashSet<String> = if opts.stats {
+        // Commits ingested with --no-stats earlier get their stats now.
+        let mask = old_commits
+            .column("files_changed")
+            .map_err(polars_err("reading commits"))?
+            .is_null();
+        let shas = old_commits
+            .column("sha")
+            .map_err(polars_err("reading commits"))?
+            .filter(&mask)
+            .map_err(polars_err("reading commits"))?;
+        str_values(&shas).into_iter().collect()
+    } else {
+        HashSet::new()
+    };
+    if old_ref_map == new_ref_map && old_commits.height() > 0 && need_stats_again.is_empty() {
+        report.up_to_date = true;
+        report.commits_total = old_commits.height();
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
+
+    // Every commit reachable from the refs.
+    let mut walk = repo
+        .revwalk()
+        .map_err(git_err(path, "starting a revwalk"))?;
+    for r in &refs {
+        let oid = Oid::from_str(&r.sha).expect("sha from git");
+        walk.push(oid)
+            .map_err(git_err(path, format!("walking from {} {}", r.kind, r.name)))?;
+    }
+    let mut reachable: Vec<Oid> = Vec::new();
+    for oid in walk {
+        reachable.push(oid.map_err(git_err(path, "walking history"))?);
+    }
+    let reachable_set: HashSet<String> = reachable.iter().map(|o| o.to_string()).collect();
+
+    let known: HashSet<String> = str_values(
+        old_commits
+            .column("sha")
+            .map_err(polars_err("reading commits"))?,
+    )
+    .into_iter()
+    .collect();
+    let todo: Vec<Oid> = reachable
+        .iter()
+        .copied()
+        .filter(|o| {
+            let s = o.to_string();
+            !known.contains(&s) || need_stats_again.contains(&s)
+        })
+        .collect();
+
+    progress.start(name, todo.len() as u64);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::Input {
+            path: path.into(),
+            message: format!("starting worker threads: {e}"),
+        })?;
+    let git_dir = repo.path().to_path_buf();
+    let stats = opts.stats;
+    let rows: Vec<std::result::Result<CommitRow, git2::Error>> = pool.install(|| {
+        todo.par_iter()
+            .with_min_len(64)
+            .map_init(
+                || Repository::open_bare(&git_dir).map(Differ::new),
+                |worker, oid| {
+                    let worker = worker
+                        .as_mut()
+                        .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+                    let mut row = read_commit(worker.repo(), *oid)?;
+                    if stats {
+                        row.stats = Some(worker.stats(*oid)?);
+                    }
+                    progress.advance(1);
+                    Ok(row)
+                },
+            )
+            .collect()
+    });
+    let mut new_rows = Vec::with_capacity(rows.len());
+    for r in rows {
+        new_rows.push(r.map_err(git_err(path, "reading a commit"))?);
+    }
+    new_rows.sort_by(|a, b| (a.committed_at, &a.sha).cmp(&(b.committed_at, &b.sha)));
+    report.unreadable_blobs = new_rows
+        .iter()
+        .filter_map(|r| r.stats.as_ref())
+        .map(|s| u64::from(s.unreadable_blobs))
+        .sum();
+    report.commits_new = new_rows.iter().filter(|r| !known.contains(&r.sha)).count();
+
+    // Commits: append the new ones, or rewrite when reachability changed or
+    // stats were filled in.
+    let new_df = commits_frame(name, &new_rows)?;
+    let old_unreachable_now = known.iter().filter(|s| !reachable_set.contains(*s)).count();
+    let reach_col = old_commits
+        .column("reachable")
+        .map_err(polars_err("reading commits"))?;
+    let old_flags_false = reach_col
+        .bool()
+        .map_err(polars_err("reading commits"))?
+        .iter()
+        .filter(|v| *v == Some(false))
+        .count();
+    if need_stats_again.is_empty() && old_unreachable_now == old_flags_false {
+        guard.append(&COMMITS, Some(name), new_df)?;
+    } else {
+        let flags: BooleanChunked = str_values(
+            old_commits
+                .column("sha")
+                .map_err(polars_err("reading commits"))?,
+        )
+        .iter()
+        .map(|s| Some(reachable_set.contains(s)))
+        .collect();
+        let mut old = old_commits.clone();
+        old.with_column(flags.with_name("reachable".into()).into_column())
+            .map_err(polars_err("updating reachability"))?;
+        // Rows re-read for stats replace their old versions.
+        let keep: BooleanChunked =
+            str_values(old.column("sha").map_err(polars_err("reading commits"))?)
+                .iter()
+                .map(|s| Some(!need_stats_again.contains(s)))
+                .collect();
+        let mut merged = old.filter(&keep).map_err(polars_err("updating commits"))?;
+        merged
+            .vstack_mut(&flowmeter_store::conform(&COMMITS, new_df)?)
+            .map_err(polars_err("updating commits"))?;
+        guard.replace(&COMMITS, Some(name), merged)?;
+    }
+    report.commits_unreachable = old_unreachable_now;
+    report.commits_total = known.len() + report.commits_new;
+
+    // Refs: the current set replaces the old; history gets one row per change.
+    let now = chrono::Utc::now().timestamp_micros();
+    guard.replace(&REFS, Some(name), refs_frame(name, &refs, now)?)?;
+    let mut hist = vec![];
+    for r in &refs {
+        let key = (r.kind.to_string(), r.name.clone());
+        match old_ref_map.get(&key) {
+            Some(old) if *old == r.sha => {}
+            Some(old) => {
+                let forced = match (Oid::from_str(old), Oid::from_str(&r.sha)) {
+                    (Ok(o), Ok(n)) => !repo.graph_descendant_of(n, o).unwrap_or(false),
+                    _ => true,
+                };
+                hist.push((r.name.clone(), r.kind, Some(r.sha.clone()), forced));
+            }
+            None => hist.push((r.name.clone(), r.kind, Some(r.sha.clone()), false)),
+        }
+    }
+    for ((kind, rname), _) in old_ref_map.iter() {
+        if !new_ref_map.contains_key(&(kind.clone(), rname.clone())) {
+            let kind: &'static str = match kind.as_str() {
+                "branch" => "branch",
+                "tag" => "tag",
+                _ => "other",
+            };
+            hist.push((rname.clone(), kind, None, true));
+        }
+    }
+    hist.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    let n = hist.len();
+    let hist_df = df!(
+        "repo" => vec![name; n],
+        "name" => hist.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(),
+        "kind" => hist.iter().map(|h| h.1).collect::<Vec<_>>(),
+        "sha" => hist.iter().map(|h| h.2.as_deref()).collect::<Vec<_>>(),
+        "observed_at" => vec![now; n],
+        "forced" => hist.iter().map(|h| h.3).collect::<Vec<_>>(),
+    )
+    .map_err(polars_err("building ref_history"))?;
+    guard.append(
+        &REF_HISTORY,
+        Some(name),
+        time_cols(hist_df, &["observed_at"])?,
+    )?;
+
+    let default_branch = repo.find_reference("HEAD").ok().and_then(|h| {
+        h.symbolic_target()
+            .ok()
+            .flatten()
+            .map(|t| t.trim_start_matches("refs/heads/").to_owned())
+    });
+    let repos_df = df!(
+        "repo" => [name],
+        "source" => ["git"],
+        "location" => [location.to_string_lossy().into_owned()],
+        "default_branch" => [default_branch],
+        "ingested_at" => [now],
+        "commit_count" => [report.commits_total as i64],
+        "unreadable_blobs" => [report.unreadable_blobs as i64],
+    )
+    .map_err(polars_err("building repos"))?;
+    guard.upsert(
+        &REPOS,
+        Some(name),
+        time_cols(repos_df, &["ingested_at"])?,
+        &["repo", "source"],
+    )?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
+    move |source| Error::Polars {
+        context: context.into(),
+        source,
+    }
+}
+
+fn str_values(col: &Column) -> Vec<String> {
+    col.str()
+        .map(|ca| ca.iter().flatten().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn ref_map(df: &DataFrame) -> Result<HashMap<(String, String), String>> {
+    let get = |c: &str| -> Result<Vec<Option<String>>> {
+        Ok(df
+            .column(c)
+            .map_err(polars_err("reading refs"))?
+            .str()
+            .map_err(polars_err("reading refs"))?
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect())
+    };
+    let (kinds, names, shas) = (get("kind")?, get("name")?, get("sha")?);
+    Ok(kinds
+        .into_iter()
+        .zip(names)
+        .zip(shas)
+        .filter_map(|((k, n), s)| Some(((k?, n?), s?)))
+        .collect())
+}
+
+/// Casts microsecond integer columns to the store's datetime type.
+fn time_cols(mut df: DataFrame, cols: &[&str]) -> Result<DataFrame> {
+    let dt = DataType::Datetime(TimeUnit::Microseconds, None);
+    for c in cols {
+        let s = df
+            .column(c)
+            .map_err(polars_err("building times"))?
+            .cast(&dt)
+            .map_err(polars_err("building times"))?;
+        df.with_column(s).map_err(polars_err("building times"))?;
+    }
+    Ok(df)
+}
+
+fn refs_frame(repo: &str, refs: &[RefRow], now: i64) -> Result<DataFrame> {
+    let n = refs.len();
+    let df = df!(
+        "repo" => vec![repo; n],
+        "name" => refs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        "kind" => refs.iter().map(|r| r.kind).collect::<Vec<_>>(),
+        "sha" => refs.iter().map(|r| r.sha.as_str()).collect::<Vec<_>>(),
+        "tagged_at" => refs.iter().map(|r| r.tagged_at).collect::<Vec<_>>(),
+        "observed_at" => vec![now; n],
+    )
+    .map_err(polars_err("building refs"))?;
+    time_cols(df, &["tagged_at", "observed_at"])
+}
+
+fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
+    let n = rows.len();
+    let parents: ListChunked = rows
+        .iter()
+        .map(|r| {
+            Some(Series::new(
+                PlSmallStr::EMPTY,
+                r.parents.iter().map(String::as_str).collect::<Vec<_>>(),
+            ))
+        })
+        .collect();
+    let stat = |f: fn(&CommitStats) -> i64| -> Vec<Option<i64>> {
+        rows.iter().map(|r| r.stats.as_ref().map(f)).collect()
+    };
+    let mut df = df!(
+        "repo" => vec![repo; n],
+        "sha" => rows.iter().map(|r| r.sha.as_str()).collect::<Vec<_>>(),
+        "author_name" => rows.iter().map(|r| r.author_name.as_str()).collect::<Vec<_>>(),
+        "author_email" => rows.iter().map(|r| r.author_email.as_str()).collect::<Vec<_>>(),
+        "authored_at" => rows.iter().map(|r| r.authored_at).collect::<Vec<_>>(),
+        "committer_name" => rows.iter().map(|r| r.committer_name.as_str()).collect::<Vec<_>>(),
+        "committer_email" => rows.iter().map(|r| r.committer_email.as_str()).collect::<Vec<_>>(),
+        "committed_at" => rows.iter().map(|r| r.committed_at).collect::<Vec<_>>(),
+        "summary" => rows.iter().map(|r| r.summary.as_str()).collect::<Vec<_>>(),
+        "is_merge" => rows.iter().map(|r| r.parents.len() > 1).collect::<Vec<_>>(),
+        "files_changed" => stat(|s| s.files_changed),
+        "additions" => stat(|s| s.additions),
+        "deletions" => stat(|s| s.deletions),
+        "reverts" => rows.iter().map(|r| r.reverts.as_deref()).collect::<Vec<_>>(),
+        "cherry_picked_from" => rows.iter().map(|r| r.cherry_picked_from.as_deref()).collect::<Vec<_>>(),
+        "patch_id" => rows.iter().map(|r| r.stats.as_ref().and_then(|s| s.patch_id.as_deref())).collect::<Vec<_>>(),
+        "stats_complete" => rows.iter().map(|r| r.stats.as_ref().is_some_and(|s| s.complete)).collect::<Vec<_>>(),
+        "reachable" => vec![true; n],
+    )
+    .map_err(polars_err("building commits"))?;
+    df.with_column(parents.with_name("parents".into()).into_column())
+        .map_err(polars_err("building commits"))?;
+    time_cols(df, &["authored_at", "committed_at"])
+}

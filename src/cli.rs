@@ -1,0 +1,126 @@
+//! Command-line arguments (clap derive). Every subcommand's help ends with examples.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+const ABOUT: &str = "Delivery metrics from your own history: DORA metrics, promotion flow and the case for smaller releases.";
+
+const EXAMPLES: &str = "\
+Examples:
+  flowmeter ingest git ~/src/api ~/src/web      # history of two repos into ./.flowmeter/
+  flowmeter sql \"select count(*) as n from commits\"
+  flowmeter sql --schema                        # every table and its columns
+  flowmeter --data /srv/metrics sql \"select * from refs\" --format csv";
+
+#[derive(Debug, Parser)]
+#[command(name = "flowmeter", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalOpts {
+    /// The data directory (the Parquet store).
+    #[arg(
+        long,
+        global = true,
+        env = "FLOWMETER_DATA",
+        default_value = ".flowmeter"
+    )]
+    pub data: PathBuf,
+    /// The configuration file (environments, failure signals).
+    #[arg(long, global = true, env = "FLOWMETER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// No progress bars or status lines on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load history into the store.
+    Ingest(IngestArgs),
+    /// Run a SQL query over every table.
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(subcommand)]
+    pub source: IngestSource,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestSource {
+    /// Commits, branches and tags of local git repositories (work trees or bare).
+    #[command(after_help = GIT_EXAMPLES)]
+    Git(GitArgs),
+}
+
+const GIT_EXAMPLES: &str = "\
+Examples:
+  flowmeter ingest git .                         # the repo you are in
+  flowmeter ingest git ~/src/api.git --name acme/api
+  flowmeter ingest git ~/src/api ~/src/web       # several repos, in parallel
+  flowmeter ingest git . --refs 'refs/pull/*'    # also GitHub's PR refs
+  flowmeter ingest git . --no-stats              # metadata only, no diffs";
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// Repositories: work trees or bare git directories.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The repo's name in the store, one per PATH in order (default: the directory name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Vec<String>,
+    /// Also ingest refs matching GLOB (e.g. 'refs/pull/*'); branches and tags are always in.
+    #[arg(long, value_name = "GLOB")]
+    pub refs: Vec<String>,
+    /// Skip diff stats (files, additions, deletions, patch_id).
+    #[arg(long)]
+    pub no_stats: bool,
+    /// Worker threads for diff stats (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+const SQL_EXAMPLES: &str = "\
+Examples:
+  flowmeter sql \"select repo, count(*) as commits from commits group by repo\"
+  flowmeter sql \"select name, sha from refs where kind = 'tag'\" --format csv
+  flowmeter sql \"select * from commits\" --format parquet --output commits.parquet
+  flowmeter sql --schema
+
+The dialect is polars SQL. Every table is registered, even when it holds no data yet.";
+
+#[derive(Debug, Args)]
+#[command(after_help = SQL_EXAMPLES)]
+pub struct SqlArgs {
+    /// The query.
+    #[arg(required_unless_present = "schema", value_name = "QUERY")]
+    pub query: Option<String>,
+    /// List the tables and their columns instead of running a query.
+    #[arg(long, conflicts_with = "query")]
+    pub schema: bool,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+/// `--format` and `--output`, shared by every query-like command.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOpts {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to FILE instead of stdout ('-' is stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

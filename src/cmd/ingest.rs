@@ -1,0 +1,151 @@
+//! `flowmeter ingest ...`: load sources into the store.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use flowmeter_ingest::git::{default_name, ingest_git, GitOptions, GitReport, Progress};
+use flowmeter_store::Store;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
+
+use crate::cli::{GitArgs, GlobalOpts, IngestArgs, IngestSource};
+use crate::cmd::status;
+use crate::progress;
+
+pub fn run(global: &GlobalOpts, args: IngestArgs) -> Result<ExitCode> {
+    match args.source {
+        IngestSource::Git(git) => run_git(global, git),
+    }
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, _repo: &str, total: u64) {
+        self.0.set_length(total);
+        self.0.set_message("commits");
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+/// Takes the writer lock, saying so when another process holds it.
+pub(crate) fn lock(global: &GlobalOpts, store: &Store) -> Result<flowmeter_store::WriteGuard> {
+    let quiet = global.quiet;
+    Ok(store.lock(None, |path| {
+        status(
+            quiet,
+            format!(
+                "waiting for another flowmeter process to finish writing ({})",
+                path.display()
+            ),
+        )
+    })?)
+}
+
+fn run_git(global: &GlobalOpts, args: GitArgs) -> Result<ExitCode> {
+    if !args.name.is_empty() && args.name.len() != args.paths.len() {
+        bail!(
+            "--name was given {} times for {} paths; give one name per PATH, in order",
+            args.name.len(),
+            args.paths.len()
+        );
+    }
+    let names: Vec<String> = if args.name.is_empty() {
+        args.paths.iter().map(|p| default_name(p)).collect()
+    } else {
+        args.name.clone()
+    };
+    let mut seen = std::collections::HashSet::new();
+    for n in &names {
+        if !seen.insert(n) {
+            bail!("two repositories would both be named `{n}`; use --name to tell them apart");
+        }
+    }
+    // Check every path before taking the lock or writing anything.
+    for p in &args.paths {
+        flowmeter_ingest::git::open_repo(p)?;
+    }
+    let store = Store::open(&global.data)?;
+    let guard = lock(global, &store)?;
+    let show = progress::enabled(global.quiet);
+    let multi = MultiProgress::with_draw_target(if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+    // Repos run side by side; the cores are shared between their diff workers.
+    let per_repo_threads = args
+        .threads
+        .unwrap_or(0)
+        .max(if args.paths.len() > 1 { 1 } else { 0 });
+    let results: Vec<Result<GitReport>> = std::thread::scope(|s| {
+        let handles: Vec<_> = args
+            .paths
+            .iter()
+            .zip(&names)
+            .map(|(path, name)| {
+                let bar = Bar(multi.add(progress::bar(show, 0, name)));
+                let opts = GitOptions {
+                    name: name.clone(),
+                    extra_refs: args.refs.clone(),
+                    stats: !args.no_stats,
+                    threads: per_repo_threads,
+                };
+                let guard = &guard;
+                s.spawn(move || {
+                    let r = ingest_git(guard, path, &opts, &bar)
+                        .with_context(|| format!("ingesting {}", path.display()));
+                    bar.0.finish_and_clear();
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("ingest thread panicked"))
+            .collect()
+    });
+    let mut failed = 0;
+    for r in results {
+        match r {
+            Ok(rep) => status(global.quiet, summary(&rep)),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn summary(r: &GitReport) -> String {
+    let secs = r.elapsed.as_secs_f64();
+    if r.up_to_date {
+        return format!(
+            "{}: up to date ({} commits, {} refs) in {secs:.2}s",
+            r.repo, r.commits_total, r.refs
+        );
+    }
+    let mut s = format!(
+        "{}: {} new commits ({} total, {} refs) in {secs:.2}s",
+        r.repo, r.commits_new, r.commits_total, r.refs
+    );
+    if r.commits_unreachable > 0 {
+        s.push_str(&format!(
+            "; {} stored commits are no longer reachable (kept, reachable = false)",
+            r.commits_unreachable
+        ));
+    }
+    if r.unreadable_blobs > 0 {
+        s.push_str(&format!(
+            "; {} blobs could not be read (partial clone?): their lines are not counted and stats_complete = false",
+            r.unreadable_blobs
+        ));
+    }
+    s
+}

@@ -1,0 +1,409 @@
+//! The data contract: every table flowmeter writes, with its columns and types.
+//!
+//! Names and columns here are public API: notebooks, SQL queries and other
+//! engines (DuckDB, Spark) read them. Columns may be added, never renamed.
+
+use polars::prelude::{DataType, Field, Schema, TimeUnit};
+
+/// The store's layout version. Bump it when a change makes old files unreadable
+/// by new code (a renamed or retyped column, a new layout).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The logical type of a column. Every time is UTC, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Str,
+    Int,
+    Float,
+    Bool,
+    /// `Datetime(µs)`, always UTC (stored without a time-zone tag).
+    Time,
+    /// `List(String)`.
+    StrList,
+}
+
+impl ColType {
+    /// The polars type used for this column.
+    pub fn dtype(self) -> DataType {
+        match self {
+            ColType::Str => DataType::String,
+            ColType::Int => DataType::Int64,
+            ColType::Float => DataType::Float64,
+            ColType::Bool => DataType::Boolean,
+            ColType::Time => DataType::Datetime(TimeUnit::Microseconds, None),
+            ColType::StrList => DataType::List(Box::new(DataType::String)),
+        }
+    }
+}
+
+/// Who writes a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// Written by `flowmeter ingest`: facts observed in a source.
+    Base,
+    /// Written by `flowmeter analyze`: a pure function of base tables and config.
+    Derived,
+}
+
+/// One table of the contract.
+#[derive(Debug)]
+pub struct TableDef {
+    pub name: &'static str,
+    pub kind: TableKind,
+    /// Partitioned hive-style by `repo` (`<table>/repo=<name>/part-*.parquet`).
+    /// The `repo` column then lives in the directory name, not in the files.
+    pub partitioned: bool,
+    pub doc: &'static str,
+    pub columns: &'static [(&'static str, ColType)],
+}
+
+impl TableDef {
+    /// The polars schema of the table, `repo` included.
+    pub fn schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .map(|(name, ty)| Field::new((*name).into(), ty.dtype()))
+            .collect()
+    }
+
+    /// The column names, in order.
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.columns.iter().map(|(n, _)| *n)
+    }
+}
+
+use ColType::*;
+
+/// `repos`: one row per ingested repository and source.
+pub const REPOS: TableDef = TableDef {
+    name: "repos",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "one row per ingested repository and source",
+    columns: &[
+        ("repo", Str),
+        ("source", Str),
+        ("location", Str),
+        ("default_branch", Str),
+        ("ingested_at", Time),
+        ("commit_count", Int),
+        ("unreadable_blobs", Int),
+    ],
+};
+
+/// `commits`: every commit reachable from the ingested refs.
+pub const COMMITS: TableDef = TableDef {
+    name: "commits",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "every commit reachable from the ingested refs; stats against the first parent",
+    columns: &[
+        ("repo", Str),
+        ("sha", Str),
+        ("parents", StrList),
+        ("author_name", Str),
+        ("author_email", Str),
+        ("authored_at", Time),
+        ("committer_name", Str),
+        ("committer_email", Str),
+        ("committed_at", Time),
+        ("summary", Str),
+        ("is_merge", Bool),
+        ("files_changed", Int),
+        ("additions", Int),
+        ("deletions", Int),
+        ("reverts", Str),
+        ("cherry_picked_from", Str),
+        ("patch_id", Str),
+        // false when some blob could not be read (partial clone) or stats were skipped
+        ("stats_complete", Bool),
+        // false once no ingested ref reaches the commit any more (force-push, deleted branch)
+        ("reachable", Bool),
+    ],
+};
+
+/// `refs`: the branches and tags as of the latest ingest.
+pub const REFS: TableDef = TableDef {
+    name: "refs",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "branches and tags as of the latest ingest, tags peeled to their commit",
+    columns: &[
+        ("repo", Str),
+        ("name", Str),
+        ("kind", Str),
+        ("sha", Str),
+        ("tagged_at", Time),
+        ("observed_at", Time),
+    ],
+};
+
+/// `ref_history`: every tip a ref was seen at, so moves and force-pushes stay visible.
+pub const REF_HISTORY: TableDef = TableDef {
+    name: "ref_history",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "each tip a ref was observed at, one row per change",
+    columns: &[
+        ("repo", Str),
+        ("name", Str),
+        ("kind", Str),
+        ("sha", Str),
+        ("observed_at", Time),
+        ("forced", Bool),
+    ],
+};
+
+/// `pull_requests`: merged pull requests.
+pub const PULL_REQUESTS: TableDef = TableDef {
+    name: "pull_requests",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "merged pull requests",
+    columns: &[
+        ("repo", Str),
+        ("number", Int),
+        ("title", Str),
+        ("author", Str),
+        ("created_at", Time),
+        ("merged_at", Time),
+        ("closed_at", Time),
+        ("updated_at", Time),
+        ("base_ref", Str),
+        ("head_ref", Str),
+        ("merge_commit_sha", Str),
+        ("additions", Int),
+        ("deletions", Int),
+        ("changed_files", Int),
+        ("commits", Int),
+        ("commit_shas", StrList),
+        ("first_commit_at", Time),
+        ("first_review_at", Time),
+        ("labels", StrList),
+    ],
+};
+
+/// `deployments`: deployment records ingested from files and GitHub.
+pub const DEPLOYMENTS: TableDef = TableDef {
+    name: "deployments",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "deployment records from deploy logs and GitHub (branch and tag deployments are derived by analyze into deployment_stats)",
+    columns: &[
+        ("repo", Str),
+        ("deployment_id", Str),
+        ("environment", Str),
+        ("sha", Str),
+        ("deployed_at", Time),
+        ("status", Str),
+        ("source", Str),
+        ("ref", Str),
+    ],
+};
+
+/// `incidents`: incidents from files and GitHub issues.
+pub const INCIDENTS: TableDef = TableDef {
+    name: "incidents",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "incidents from incident-tool exports and GitHub issues",
+    columns: &[
+        ("repo", Str),
+        ("incident_id", Str),
+        ("title", Str),
+        ("opened_at", Time),
+        ("resolved_at", Time),
+        ("severity", Str),
+        ("source", Str),
+        ("caused_by_sha", Str),
+        ("deployment_id", Str),
+    ],
+};
+
+/// `releases`: GitHub releases.
+pub const RELEASES: TableDef = TableDef {
+    name: "releases",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "GitHub releases",
+    columns: &[
+        ("repo", Str),
+        ("release_id", Int),
+        ("tag_name", Str),
+        ("name", Str),
+        ("target_commitish", Str),
+        ("created_at", Time),
+        ("published_at", Time),
+        ("draft", Bool),
+        ("prerelease", Bool),
+    ],
+};
+
+/// `workflow_runs`: GitHub Actions runs of workflows that look like deployments.
+pub const WORKFLOW_RUNS: TableDef = TableDef {
+    name: "workflow_runs",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "GitHub Actions workflow runs",
+    columns: &[
+        ("repo", Str),
+        ("run_id", Int),
+        ("workflow_name", Str),
+        ("head_branch", Str),
+        ("head_sha", Str),
+        ("event", Str),
+        ("status", Str),
+        ("conclusion", Str),
+        ("created_at", Time),
+        ("updated_at", Time),
+        ("run_started_at", Time),
+    ],
+};
+
+/// `sync_state`: per repo and resource, how far an incremental sync got.
+pub const SYNC_STATE: TableDef = TableDef {
+    name: "sync_state",
+    kind: TableKind::Base,
+    partitioned: true,
+    doc: "incremental-sync high-water marks per repo and resource",
+    columns: &[
+        ("repo", Str),
+        ("resource", Str),
+        ("high_water_mark", Time),
+        ("etag", Str),
+        ("synced_at", Time),
+    ],
+};
+
+/// `deployment_commits`: which deployment first shipped each commit.
+pub const DEPLOYMENT_COMMITS: TableDef = TableDef {
+    name: "deployment_commits",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "commit first shipped by a deployment, per environment",
+    columns: &[
+        ("repo", Str),
+        ("environment", Str),
+        ("deployment_id", Str),
+        ("sha", Str),
+    ],
+};
+
+/// `changes`: each commit × environment it reached, with its lead time.
+pub const CHANGES: TableDef = TableDef {
+    name: "changes",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "commit x environment it reached, with lead time",
+    columns: &[
+        ("repo", Str),
+        ("sha", Str),
+        ("environment", Str),
+        ("pr_number", Int),
+        ("authored_at", Time),
+        ("committed_at", Time),
+        ("merged_at", Time),
+        ("deployment_id", Str),
+        ("deployed_at", Time),
+        ("lead_time_s", Int),
+        ("is_baseline", Bool),
+        ("anomaly", Str),
+    ],
+};
+
+/// `deployment_stats`: each deployment with its batch, failure and recovery.
+pub const DEPLOYMENT_STATS: TableDef = TableDef {
+    name: "deployment_stats",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "one row per deployment: batch size, failure signals, recovery",
+    columns: &[
+        ("repo", Str),
+        ("environment", Str),
+        ("deployment_id", Str),
+        ("deployed_at", Time),
+        ("sha", Str),
+        ("source", Str),
+        ("status", Str),
+        ("batch_commits", Int),
+        ("batch_prs", Int),
+        ("batch_additions", Int),
+        ("batch_deletions", Int),
+        ("batch_files", Int),
+        ("failed", Bool),
+        ("failure_reasons", StrList),
+        ("recovered_at", Time),
+        ("recovery_s", Int),
+        ("is_rework", Bool),
+        ("is_rollback", Bool),
+    ],
+};
+
+/// Every table, base first, in the order `sql --schema` lists them.
+pub const TABLES: &[&TableDef] = &[
+    &REPOS,
+    &COMMITS,
+    &REFS,
+    &REF_HISTORY,
+    &PULL_REQUESTS,
+    &DEPLOYMENTS,
+    &INCIDENTS,
+    &RELEASES,
+    &WORKFLOW_RUNS,
+    &SYNC_STATE,
+    &DEPLOYMENT_COMMITS,
+    &CHANGES,
+    &DEPLOYMENT_STATS,
+];
+
+/// Looks a table up by name.
+pub fn table(name: &str) -> Option<&'static TableDef> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_partitioned_tables_lead_with_repo() {
+        let mut names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), TABLES.len());
+        for t in TABLES {
+            if t.partitioned {
+                assert_eq!(t.columns[0].0, "repo", "{}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn design_minimum_columns_are_present() {
+        let want = [
+            "repo",
+            "sha",
+            "parents",
+            "author_name",
+            "author_email",
+            "authored_at",
+            "committed_at",
+            "summary",
+            "is_merge",
+            "files_changed",
+            "additions",
+            "deletions",
+            "reverts",
+            "cherry_picked_from",
+            "patch_id",
+        ];
+        let have: Vec<_> = COMMITS.column_names().collect();
+        for w in want {
+            assert!(have.contains(&w), "commits lacks {w}");
+        }
+        assert_eq!(
+            COMMITS.schema().get("parents"),
+            Some(&DataType::List(Box::new(DataType::String)))
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! `flowmeter ingest git` on a fixture whose every row is worked out by hand.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+/// The fixture repo and the shas of its commits by label.
+pub struct History {
+    pub fx: Fixture,
+    pub sha: HashMap<&'static str, String>,
+}
+
+/// Builds the foundation fixture:
+///
+/// ```text
+/// c1 root ── c2 (tag v0.1) ── c4 (rename + binary) ── m1 (merge feature) ── m2 (octopus o1,o2) ── e1 (empty) ── c5 ── r1 (revert c5) ── c6 ── c7 ── c8 (non-UTF-8 author)   main
+///              └── c3 ────────────────────────────────┘  (feature)      ├─ x1 (o1) ─┤
+///                                                     tag v1.0 (annotated) └─ x2 (o2) ─┘
+///                                                      └── p1 (cherry-pick -x c6) ── p2 (cherry-pick c7, no trailer)   release
+/// ```
+pub fn build() -> History {
+    let fx = Fixture::new();
+    let mut sha = HashMap::new();
+    sha.insert(
+        "c1",
+        fx.commit(
+            "2024-01-01T10:00:00Z",
+            &ALICE,
+            "root: add a and b",
+            &[("a.txt", b"1\n2\n3\n"), ("b.txt", b"x\n")],
+        ),
+    );
+    sha.insert(
+        "c2",
+        fx.commit(
+            "2024-01-02T10:00:00Z",
+            &ALICE,
+            "change a",
+            &[("a.txt", b"1\nTWO\n3\n4\n")],
+        ),
+    );
+    fx.git(&["tag", "v0.1"]);
+    fx.git(&["checkout", "-q", "-b", "feature"]);
+    sha.insert(
+        "c3",
+        fx.commit(
+            "2024-01-03T10:00:00Z",
+            &BOB,
+            "add c",
+            &[("c.txt", b"c1\nc2\n")],
+        ),
+    );
+    fx.git(&["checkout", "-q", "main"]);
+    fx.git(&["mv", "b.txt", "b2.txt"]);
+    sha.insert(
+        "c4",
+        fx.commit(
+            "2024-01-04T10:00:00Z",
+            &ALICE,
+            "rename b, add a binary",
+            &[("bin.dat", b"\x00\x01\x02\n")],
+        ),
+    );
+    fx.git_at(
+        "2024-01-05T10:00:00Z",
+        &ALICE,
+        &["merge", "-q", "--no-ff", "-m", "Merge feature", "feature"],
+    );
+    sha.insert("m1", fx.head());
+    fx.git_at(
+        "2024-01-06T09:00:00Z",
+        &ALICE,
+        &["tag", "-a", "v1.0", "-m", "release 1.0"],
+    );
+    fx.git(&["checkout", "-q", "-b", "o1"]);
+    sha.insert(
+        "x1",
+        fx.commit("2024-01-07T10:00:00Z", &BOB, "o1", &[("o1.txt", b"a\n")]),
+    );
+    fx.git(&["checkout", "-q", "main"]);
+    fx.git(&["checkout", "-q", "-b", "o2"]);
+    sha.insert(
+        "x2",
+        fx.commit("2024-01-07T11:00:00Z", &BOB, "o2", &[("o2.txt", b"b\n")]),
+    );
+    fx.git(&["checkout", "-q", "main"]);
+    fx.git_at(
+        "2024-01-08T10:00:00Z",
+        &ALICE,
+        &["merge", "-q", "--no-ff", "-m", "Octopus", "o1", "o2"],
+    );
+    sha.insert("m2", fx.head());
+    sha.insert(
+        "e1",
+        fx.commit("2024-01-09T10:00:00Z", &ALICE, "empty", &[]),
+    );
+    sha.insert(
+        "c5",
+        fx.commit(
+            "2024-01-10T10:00:00Z",
+            &ALICE,
+            "add five",
+            &[("a.txt", b"1\nTWO\n3\n4\n5\n")],
+        ),
+    );
+    let c5 = sha["c5"].clone();
+    fx.git_at("2024-01-11T10:00:00Z", &BOB, &["revert", "--no-edit", &c5]);
+    sha.insert("r1", fx.head());
+    sha.insert(
+        "c6",
+        fx.commit(
+            "2024-01-12T10:00:00Z",
+            &BOB,
+            "fix six",
+            &[("d.txt", b"d\n")],
+        ),
+    );
+    sha.insert(
+        "c7",
+        fx.commit(
+            "2024-01-14T10:00:00Z",
+            &ALICE,
+            "fix seven",
+            &[("a.txt", b"1\nTWO\n3\n4\nseven\n")],
+        ),
+    );
+    // c8: an author name in Latin-1, written as a raw commit object.
+    fx.write("e.txt", b"e\n");
+    fx.git(&["add", "-A"]);
+    sha.insert(
+        "c8",
+        fx.commit_raw(1705399200, b"Jos\xe9 <jose@example.com>", "latin-1 author"),
+    );
+    fx.git(&["checkout", "-q", "-b", "release", "v1.0"]);
+    let c6 = sha["c6"].clone();
+    fx.git_at("2024-01-13T10:00:00Z", &BOB, &["cherry-pick", "-x", &c6]);
+    sha.insert("p1", fx.head());
+    let c7 = sha["c7"].clone();
+    fx.git_at("2024-01-15T10:00:00Z", &BOB, &["cherry-pick", &c7]);
+    sha.insert("p2", fx.head());
+    fx.git(&["checkout", "-q", "main"]);
+    History { fx, sha }
+}
+
+fn by_sha(rows: Vec<Value>) -> HashMap<String, Value> {
+    rows.into_iter()
+        .map(|r| (r["sha"].as_str().unwrap().to_string(), r))
+        .collect()
+}
+
+#[test]
+fn every_commit_row_matches_the_hand_computed_values() {
+    let h = build();
+    let data = h.fx.dir.path().join("store");
+    let repo = h.fx.path.to_str().unwrap();
+    let out = flowmeter(&data, &["ingest", "git", repo, "--name", "acme/api"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = by_sha(query(&data, "select * from commits order by committed_at"));
+    assert_eq!(rows.len(), 16);
+    // label: (files, additions, deletions, is_merge, parent count)
+    let want: &[(&str, i64, i64, i64, bool, usize)] = &[
+        ("c1", 2, 4, 0, false, 0), // root: a.txt 3 lines + b.txt 1 line
+        ("c2", 1, 2, 1, false, 1), // "2" -> "TWO", "4" added
+        ("c3", 1, 2, 0, false, 1),
+        ("c4", 2, 0, 0, false, 1), // pure rename counts 0/0, binary counts 0/0
+        ("m1", 1, 2, 0, true, 2),  // against the first parent: feature's c.txt
+        ("x1", 1, 1, 0, false, 1),
+        ("x2", 1, 1, 0, false, 1),
+        ("m2", 2, 2, 0, true, 3), // octopus: o1.txt and o2.txt
+        ("e1", 0, 0, 0, false, 1),
+        ("c5", 1, 1, 0, false, 1),
+        ("r1", 1, 0, 1, false, 1),
+        ("c6", 1, 1, 0, false, 1),
+        ("p1", 1, 1, 0, false, 1),
+        ("c7", 1, 1, 0, false, 1),
+        ("p2", 1, 1, 0, false, 1),
+        ("c8", 1, 1, 0, false, 1),
+    ];
+    for (label, files, add, del, merge, parents) in want {
+        let r = &rows[&h.sha[label]];
+        assert_eq!(r["repo"], json!("acme/api"));
+        assert_eq!(r["files_changed"], json!(files), "{label} files");
+        assert_eq!(r["additions"], json!(add), "{label} additions");
+        assert_eq!(r["deletions"], json!(del), "{label} deletions");
+        assert_eq!(r["is_merge"], json!(merge), "{label} is_merge");
+        assert_eq!(
+            r["parents"].as_array().unwrap().len(),
+            *parents,
+            "{label} parents"
+        );
+        assert_eq!(r["reachable"], json!(true));
+        assert_eq!(r["stats_complete"], json!(true));
+    }
+    let c1 = &rows[&h.sha["c1"]];
+    assert_eq!(c1["author_name"], json!("Alice"));
+    assert_eq!(c1["author_email"], json!("alice@example.com"));
+    assert_eq!(c1["committer_name"], json!("Committer"));
+    assert_eq!(c1["authored_at"], json!("2024-01-01T10:00:00Z"));
+    assert_eq!(c1["committed_at"], json!("2024-01-01T10:00:00Z"));
+    assert_eq!(c1["summary"], json!("root: add a and b"));
+    assert_eq!(
+        rows[&h.sha["m2"]]["parents"],
+        json!([h.sha["m1"], h.sha["x1"], h.sha["x2"]])
+    );
+    // A name that is not UTF-8 is kept, with the bad byte replaced.
+    assert_eq!(rows[&h.sha["c8"]]["author_name"], json!("Jos\u{FFFD}"));
+
+    // Links between commits.
+    assert_eq!(rows[&h.sha["r1"]]["reverts"], json!(h.sha["c5"]));
+    assert_eq!(rows[&h.sha["p1"]]["cherry_picked_from"], json!(h.sha["c6"]));
+    assert_eq!(rows[&h.sha["p2"]]["cherry_picked_from"], json!(null));
+    let pid = |l: &str| rows[&h.sha[l]]["patch_id"].clone();
+    assert!(pid("c6").is_string());
+    assert_eq!(
+        pid("p1"),
+        pid("c6"),
+        "cherry-pick with trailer keeps the patch id"
+    );
+    assert_eq!(
+        pid("p2"),
+        pid("c7"),
+        "cherry-pick without trailer keeps the patch id"
+    );
+    assert_ne!(pid("c6"), pid("c7"));
+    assert_eq!(pid("e1"), json!(null), "an empty commit has no patch id");
+    assert_eq!(pid("m1"), json!(null), "a merge has no patch id");
+    // c5 and its revert change the same line in opposite directions.
+    assert_ne!(pid("c5"), pid("r1"));
+
+    // Refs: branches and tags, tags peeled, annotated tag date kept.
+    let refs = query(
+        &data,
+        "select name, kind, sha, tagged_at from refs order by kind, name",
+    );
+    assert_eq!(
+        refs,
+        vec![
+            json!({"name": "feature", "kind": "branch", "sha": h.sha["c3"], "tagged_at": null}),
+            json!({"name": "main", "kind": "branch", "sha": h.sha["c8"], "tagged_at": null}),
+            json!({"name": "o1", "kind": "branch", "sha": h.sha["x1"], "tagged_at": null}),
+            json!({"name": "o2", "kind": "branch", "sha": h.sha["x2"], "tagged_at": null}),
+            json!({"name": "release", "kind": "branch", "sha": h.sha["p2"], "tagged_at": null}),
+            json!({"name": "v0.1", "kind": "tag", "sha": h.sha["c2"], "tagged_at": null}),
+            json!({"name": "v1.0", "kind": "tag", "sha": h.sha["m1"], "tagged_at": "2024-01-06T09:00:00Z"}),
+        ]
+    );
+    let repos = query(
+        &data,
+        "select repo, source, default_branch, commit_count from repos",
+    );
+    assert_eq!(
+        repos,
+        vec![
+            json!({"repo": "acme/api", "source": "git", "default_branch": "main", "commit_count": 16})
+        ]
+    );
+}
+
+/// Parses `git log --numstat --format=%H` into sha -> (files, additions, deletions).
+fn git_numstat(fx: &Fixture) -> HashMap<String, (i64, i64, i64)> {
+    let out = fx.git(&[
+        "log",
+        "--branches",
+        "--tags",
+        "--numstat",
+        "--diff-merges=first-parent",
+        "--format=%H",
+    ]);
+    let mut map = HashMap::new();
+    let mut cur: Option<String> = None;
+    for line in out.lines() {
+        if line.len() == 40 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
+            cur = Some(line.to_string());
+            map.insert(line.to_string(), (0, 0, 0));
+        } else if let Some(sha) = &cur {
+            let mut parts = line.splitn(3, '\t');
+            let (Some(a), Some(d), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let e = map.get_mut(sha).unwrap();
+            e.0 += 1;
+            e.1 += a.parse::<i64>().unwrap_or(0);
+            e.2 += d.parse::<i64>().unwrap_or(0);
+        }
+    }
+    map
+}
+
+#[test]
+fn agrees_with_git_log_numstat() {
+    let h = build();
+    let data = h.fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", h.fx.path.to_str().unwrap()]);
+    let git = git_numstat(&h.fx);
+    let count = h.fx.git(&["rev-list", "--branches", "--tags", "--count"]);
+    let rows = query(
+        &data,
+        "select sha, files_changed, additions, deletions from commits",
+    );
+    assert_eq!(rows.len().to_string(), count);
+    assert_eq!(rows.len(), git.len());
+    for r in rows {
+        let sha = r["sha"].as_str().unwrap();
+        let mine = (
+            r["files_changed"].as_i64().unwrap(),
+            r["additions"].as_i64().unwrap(),
+            r["deletions"].as_i64().unwrap(),
+        );
+        assert_eq!(mine, git[sha], "commit {sha}");
+    }
+}
+
+#[test]
+fn reingest_is_incremental_and_tracks_force_pushes() {
+    let h = build();
+    let data = h.fx.dir.path().join("store");
+    let repo = h.fx.path.to_str().unwrap();
+    ok(&data, &["ingest", "git", repo]);
+    let before = snapshot_dir(&data);
+
+    // Nothing changed: nothing is written.
+    let out = flowmeter(&data, &["ingest", "git", repo]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("up to date"));
+    assert_eq!(snapshot_dir(&data), before);
+
+    // One new commit: one new row.
+    let c9 =
+        h.fx.commit("2024-01-20T10:00:00Z", &ALICE, "nine", &[("f.txt", b"f\n")]);
+    let err = String::from_utf8(flowmeter(&data, &["ingest", "git", repo]).stderr).unwrap();
+    assert!(err.contains("1 new commits (17 total"), "{err}");
+    assert_eq!(
+        query(&data, "select count(*) as n from commits"),
+        vec![json!({"n": 17})]
+    );
+
+    // Force-push main back by one commit: the dropped commit stays, marked unreachable.
+    h.fx.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    ok(&data, &["ingest", "git", repo]);
+    let rows = query(
+        &data,
+        "select sha, reachable from commits where not reachable",
+    );
+    assert_eq!(rows, vec![json!({"sha": c9, "reachable": false})]);
+    let hist = query(
+        &data,
+        "select name, sha, forced from ref_history where name = 'main' order by observed_at, forced",
+    );
+    assert_eq!(hist.len(), 3, "{hist:?}");
+    assert_eq!(hist[1], json!({"name": "main", "sha": c9, "forced": false}));
+    assert_eq!(
+        hist[2],
+        json!({"name": "main", "sha": h.sha["c8"], "forced": true})
+    );
+    let main = query(&data, "select sha from refs where name = 'main'");
+    assert_eq!(main, vec![json!({"sha": h.sha["c8"]})]);
+}
+
+#[test]
+fn no_stats_then_stats_fills_them_in() {
+    let h = build();
+    let data = h.fx.dir.path().join("store");
+    let repo = h.fx.path.to_str().unwrap();
+    ok(&data, &["ingest", "git", repo, "--no-stats"]);
+    assert_eq!(
+        query(
+            &data,
+            "select count(*) as n from commits where files_changed is null"
+        ),
+        vec![json!({"n": 16})]
+    );
+    ok(&data, &["ingest", "git", repo]);
+    assert_eq!(
+        query(&data, "select count(*) as n, sum(additions) as a from commits where files_changed is not null"),
+        vec![json!({"n": 16, "a": 20})]
+    );
+}
+
+#[test]
+fn hidden_refs_only_on_request() {
+    let h = build();
+    let data = h.fx.dir.path().join("store");
+    let repo = h.fx.path.to_str().unwrap();
+    let c3 = h.sha["c3"].clone();
+    h.fx.git(&["update-ref", "refs/pull/7/head", &c3]);
+    ok(&data, &["ingest", "git", repo]);
+    assert_eq!(
+        query(&data, "select count(*) as n from refs where kind = 'other'"),
+        vec![json!({"n": 0})]
+    );
+    let data2 = h.fx.dir.path().join("store2");
+    ok(&data2, &["ingest", "git", repo, "--refs", "refs/pull/*"]);
+    assert_eq!(
+        query(&data2, "select name, sha from refs where kind = 'other'"),
+        vec![json!({"name": "refs/pull/7/head", "sha": c3})]
+    );
+}
+
+#[test]
+fn bare_repositories_and_several_repos_at_once() {
+    let h = build();
+    let bare = h.fx.dir.path().join("api.git");
+    h.fx.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let other = Fixture::new();
+    other.commit("2024-02-01T00:00:00Z", &BOB, "web root", &[("w", b"1\n")]);
+    let data = h.fx.dir.path().join("store");
+    ok(
+        &data,
+        &[
+            "ingest",
+            "git",
+            bare.to_str().unwrap(),
+            other.path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        query(
+            &data,
+            "select repo, count(*) as n from commits group by repo order by repo"
+        ),
+        vec![
+            json!({"repo": "api", "n": 16}),
+            json!({"repo": "repo", "n": 1})
+        ]
+    );
+}

@@ -1,0 +1,7 @@
+//! flowmeter's integration tests: one binary, one module per area, so polars
+//! is linked once.
+
+mod common;
+mod failures;
+mod git_ingest;
+mod sql;
