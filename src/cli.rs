@@ -49,6 +49,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run a SQL query over every table.
     Sql(SqlArgs),
+    /// Build a realistic demo organisation (git repos, deploy and incident logs) and ingest it.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,4 +125,27 @@ pub struct OutputOpts {
     /// Write to FILE instead of stdout ('-' is stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const DEMO_EXAMPLES: &str = "\
+Examples:
+  flowmeter demo                                 # into ./flowmeter-demo/
+  flowmeter demo --out /tmp/acme --seed 7        # another organisation, same story
+  flowmeter --data flowmeter-demo/store sql \"select * from refs\"
+
+The store goes to DIR/store (the global --data is not used). Rerunning replaces the
+demo files in DIR; a non-empty DIR that the demo did not make is refused.";
+
+#[derive(Debug, Args)]
+#[command(after_help = DEMO_EXAMPLES)]
+pub struct DemoArgs {
+    /// Where to write the repositories, logs, config and store.
+    #[arg(long, value_name = "DIR", default_value = "flowmeter-demo")]
+    pub out: PathBuf,
+    /// The seed: the same seed gives byte-identical repositories, logs and report.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    /// A smaller organisation (12 engineers instead of 35) with the same story, for tests.
+    #[arg(long)]
+    pub small: bool,
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod demo;
 mod ingest;
 mod sql;
 
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.global, args),
         Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Demo(args) => demo::run(&cli.global, args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! is linked once.
 
 mod common;
+mod demo;
 mod failures;
 mod git_ingest;
 mod sql;
