@@ -443,3 +443,25 @@ that no deployment caused.\n"
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planted_slope_is_ln_of_the_odds_ratio() {
+        assert!((FAIL_SLOPE.exp() - PLANTED_ODDS_RATIO).abs() < 1e-12);
+        // P(fail) at 1 commit and at 128 commits, worked out by hand:
+        // logit = -4 -> 0.01799; logit = -4 + 7 ln 1.6 = -0.7100 -> 0.3296.
+        let p = |n: f64| 1.0 / (1.0 + (-(FAIL_INTERCEPT + FAIL_SLOPE * n.log2())).exp());
+        assert!((p(1.0) - 0.017_986).abs() < 1e-5, "{}", p(1.0));
+        assert!((p(128.0) - 0.329_6).abs() < 1e-3, "{}", p(128.0));
+    }
+
+    #[test]
+    fn median_of_even_and_odd_samples() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+    }
+}
