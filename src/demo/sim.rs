@@ -893,7 +893,8 @@ impl<'a> Sim<'a> {
                 && c.summary()
                     .ok()
                     .flatten()
-                    .is_some_and(|s| s.starts_with("Fix "))
+                    // A feature's fix ("Fix race in ... (module)"), not a "Fix lint" follow-up.
+                    .is_some_and(|s| s.starts_with("Fix ") && s.ends_with(')'))
             {
                 pick = Some(oid);
                 break;
