@@ -143,7 +143,7 @@ fn summary(r: &GitReport) -> String {
     }
     if r.unreadable_blobs > 0 {
         s.push_str(&format!(
-            "; {} blobs could not be read (partial clone?): their lines are not counted and stats_complete = false",
+            "; {} changed files had a blob that could not be read (partial clone?): their lines are not counted, and those commits have stats_complete = false",
             r.unreadable_blobs
         ));
     }
