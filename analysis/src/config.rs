@@ -523,7 +523,7 @@ rollback = false
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("f.toml:17: `failure.revert_window`: bad duration"),
+            e.starts_with("f.toml:18: `failure.revert_window`: bad duration"),
             "{e}"
         );
         let bad = GOOD.replace("production = true", "prod = true");
@@ -531,7 +531,7 @@ rollback = false
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("f.toml:13: `prod`: unknown field `prod`"),
+            e.starts_with("f.toml:14: `prod`: unknown field `prod`"),
             "{e}"
         );
         let bad = GOOD.replace("rollback = false", "rollback = \"no\"");

@@ -743,12 +743,14 @@ fn compute_stats(
             }
         }
     }
-    // 6. A hotfix before the next regular deployment.
-    let is_rework = |j: usize, stats: &[Stat]| {
-        stats[j].is_hotfix || shipped[j].is_rollback || stats[j].ships_revert
-    };
+    // 6. A hotfix before the next regular deployment. Only a deployment that
+    // shipped something can be fixed; a regular one ships something and is
+    // neither a hotfix nor a rollback.
     if sig.hotfix {
         for i in 0..deploys.len() {
+            if shipped[i].commits.is_empty() {
+                continue;
+            }
             for j in (i + 1)..deploys.len() {
                 if deploys[j].repo != deploys[i].repo || deploys[j].env != deploys[i].env {
                     break;
@@ -758,7 +760,7 @@ fn compute_stats(
                     stats[i].reasons.push(r);
                     break;
                 }
-                if !is_rework(j, &stats) && !shipped[j].commits.is_empty() {
+                if !shipped[j].is_rollback && !shipped[j].commits.is_empty() {
                     break;
                 }
             }
