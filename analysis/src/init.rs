@@ -16,7 +16,8 @@ fn tag_pattern(tags: &[String]) -> Option<(&'static str, usize)> {
         let digits: String = t.chars().filter(|c| c.is_ascii_digit()).collect();
         digits.len() >= 8 && (digits.starts_with("20") || digits.starts_with("19"))
     };
-    let candidates: [(&str, &dyn Fn(&str) -> bool); 4] = [
+    type Test<'a> = &'a dyn Fn(&str) -> bool;
+    let candidates: [(&str, Test); 4] = [
         ("v[0-9]*", &|t: &str| {
             t.starts_with('v') && t[1..].starts_with(|c: char| c.is_ascii_digit())
         }),

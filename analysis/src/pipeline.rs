@@ -349,9 +349,9 @@ fn mark_env(g: &Graph, deploys: &[Deploy], out: &mut [Shipped], offset: usize) {
             if current != Some(c) {
                 out[i].is_rollback = true;
                 let k = mark[c as usize] as usize;
-                for j in (k + 1)..i {
-                    if !out[j].commits.is_empty() {
-                        out[j].rolled_back_by.push(offset + i);
+                for o in &mut out[(k + 1)..i] {
+                    if !o.commits.is_empty() {
+                        o.rolled_back_by.push(offset + i);
                     }
                 }
             }

@@ -40,8 +40,7 @@ pub fn run(global: &GlobalOpts, args: InitArgs) -> Result<ExitCode> {
         );
     }
     let (mut branches, mut tags) = (vec![], vec![]);
-    let default;
-    match &args.path {
+    let default = match &args.path {
         Some(p) => {
             let repo = flowmeter_ingest::git::open_repo(p)?;
             let refs = repo
@@ -59,12 +58,12 @@ pub fn run(global: &GlobalOpts, args: InitArgs) -> Result<ExitCode> {
                     tags.push(t.to_string());
                 }
             }
-            default = repo.find_reference("HEAD").ok().and_then(|h| {
+            repo.find_reference("HEAD").ok().and_then(|h| {
                 h.symbolic_target()
                     .ok()
                     .flatten()
                     .map(|t| t.trim_start_matches("refs/heads/").to_string())
-            });
+            })
         }
         None => {
             let store = Store::open(&global.data)?;
@@ -82,15 +81,16 @@ pub fn run(global: &GlobalOpts, args: InitArgs) -> Result<ExitCode> {
                 }
             }
             let repos = store.read(&REPOS)?;
-            default = repos
+            let d = repos
                 .column("default_branch")?
                 .str()?
                 .iter()
                 .flatten()
                 .next()
                 .map(str::to_string);
+            d
         }
-    }
+    };
     branches.sort();
     branches.dedup();
     let text = guess_config(&branches, &tags, default.as_deref());
