@@ -348,8 +348,15 @@ fn mark_env(g: &Graph, deploys: &[Deploy], out: &mut [Shipped], offset: usize) {
             // Already shipped: nothing new. Going back to an older sha is a rollback.
             if current != Some(c) {
                 out[i].is_rollback = true;
+                // Undone: every later deployment that shipped something, and the one
+                // that shipped `c` too unless `c` was its own sha.
                 let k = mark[c as usize] as usize;
-                for o in &mut out[(k + 1)..i] {
+                let from = if deploys[k].commit == Some(c) {
+                    k + 1
+                } else {
+                    k
+                };
+                for o in &mut out[from..i] {
                     if !o.commits.is_empty() {
                         o.rolled_back_by.push(offset + i);
                     }
@@ -853,4 +860,98 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
     )?)
     .map_err(polars_err("building deployment_stats"))?;
     Ok(df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// a - b - c ------ m - f
+    ///      \- d - e --/
+    fn graph() -> Inputs {
+        let names = ["a", "b", "c", "d", "e", "m", "f"];
+        let parents: [&[usize]; 7] = [&[], &[0], &[1], &[1], &[3], &[2, 4], &[5]];
+        let mut g = Graph::default();
+        for (i, n) in names.iter().enumerate() {
+            g.shas.push(n.to_string());
+            g.index.insert(n.to_string(), i as u32);
+            g.parents
+                .push(parents[i].iter().map(|p| *p as u32).collect());
+            g.authored.push(Some(i as i64 * 1_000_000));
+            g.committed.push(Some(i as i64 * 1_000_000));
+            g.summary.push(n.to_string());
+            g.is_merge.push(parents[i].len() > 1);
+            g.files.push(1);
+            g.additions.push(1);
+            g.deletions.push(0);
+            g.reverts.push(None);
+        }
+        let mut inp = Inputs::default();
+        inp.graphs.insert("r".into(), g);
+        inp
+    }
+
+    fn deploy(inp: &Inputs, id: &str, sha: &str, at: i64) -> Deploy {
+        Deploy {
+            repo: "r".into(),
+            env: "production".into(),
+            env_pos: 0,
+            id: id.into(),
+            sha: sha.into(),
+            commit: inp.graphs["r"].resolve(sha),
+            at,
+            status: "success".into(),
+            source: "file".into(),
+            ref_: None,
+            production: true,
+        }
+    }
+
+    fn names(inp: &Inputs, v: &[u32]) -> Vec<String> {
+        let mut n: Vec<String> = v
+            .iter()
+            .map(|c| inp.graphs["r"].shas[*c as usize].clone())
+            .collect();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn marking_pass_baseline_merges_rollbacks_and_redeploys() {
+        let inp = graph();
+        let d = vec![
+            deploy(&inp, "d0", "b", 10),
+            deploy(&inp, "d1", "m", 20),
+            deploy(&inp, "d2", "c", 30), // back to an ancestor of m: rollback of d1
+            deploy(&inp, "d3", "f", 40),
+            deploy(&inp, "d4", "f", 50), // same sha again: nothing, not a rollback
+            deploy(&inp, "d5", "zzz", 60), // unknown sha: nothing
+        ];
+        let s = map_commits(&inp, &d);
+        assert!(s[0].is_baseline);
+        assert_eq!(names(&inp, &s[0].baseline), ["a", "b"]);
+        assert!(s[0].commits.is_empty());
+        assert_eq!(names(&inp, &s[1].commits), ["c", "d", "e", "m"]);
+        assert!(s[2].is_rollback && s[2].commits.is_empty());
+        assert_eq!(s[1].rolled_back_by, vec![2]);
+        assert_eq!(names(&inp, &s[3].commits), ["f"]);
+        assert!(!s[4].is_rollback && s[4].commits.is_empty());
+        assert!(!s[5].is_rollback && s[5].commits.is_empty());
+    }
+
+    #[test]
+    fn spans_and_merge_branches() {
+        assert_eq!(fmt_span(194_400), "2d6h");
+        assert_eq!(fmt_span(3600), "1h");
+        assert_eq!(fmt_span(-90), "-1m30s");
+        assert_eq!(
+            merged_branch("Merge branch 'hotfix/x' into main").as_deref(),
+            Some("hotfix/x")
+        );
+        assert_eq!(
+            merged_branch("Merge pull request #12 from acme/hotfix/y").as_deref(),
+            Some("hotfix/y")
+        );
+        assert_eq!(merged_branch("feature"), None);
+    }
 }
