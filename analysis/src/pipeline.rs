@@ -67,6 +67,8 @@ pub struct Shipped {
 pub struct AnalyzeReport {
     pub config: String,
     pub stages: Vec<StageReport>,
+    /// The marking pass alone (every environment), inside `deployment_commits`.
+    pub marking_pass_s: f64,
     pub warnings: Vec<String>,
 }
 
@@ -88,6 +90,7 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
     let mut report = AnalyzeReport {
         config: config.describe(),
         stages: vec![],
+        marking_pass_s: 0.0,
         warnings: vec![],
     };
 
@@ -101,6 +104,7 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
 
     let t = Instant::now();
     let shipped = map_commits(&inputs, &deploys);
+    report.marking_pass_s = t.elapsed().as_secs_f64();
     let dc = deployment_commits_frame(&inputs, &deploys, &shipped)?;
     report.stages.push(StageReport {
         name: STAGES[1],
@@ -377,7 +381,8 @@ fn mark_env(g: &Graph, deploys: &[Deploy], out: &mut [Shipped], offset: usize) {
                 }
             }
         }
-        got.sort_by(|a, b| g.shas[*a as usize].cmp(&g.shas[*b as usize]));
+        // Commit indices follow sha order (the graph is built from a sorted map).
+        got.sort_unstable();
         if seen_first {
             out[i].commits = got;
         } else {
@@ -402,7 +407,8 @@ fn deployment_commits_frame(
             rows.push((&d.repo, &d.env, &d.id, &g.shas[*c as usize]));
         }
     }
-    rows.sort();
+    // Already in a fixed order: repo, environment (config order), deployment
+    // time and id, sha.
     df!(
         "repo" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
         "environment" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),

@@ -96,6 +96,7 @@ pub fn run(global: &GlobalOpts, args: AnalyzeArgs) -> Result<ExitCode> {
                     s.elapsed.as_secs_f64()
                 );
             }
+            println!("(marking pass alone: {:.3}s)", report.marking_pass_s);
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
