@@ -499,3 +499,92 @@ fn init_guesses_environments_and_refuses_to_overwrite() {
     // The guessed config works end to end.
     ok(&org.data, &["--config", out.to_str().unwrap(), "analyze"]);
 }
+
+#[test]
+fn pr_lead_time_breakdown() {
+    use flowmeter_store::polars::prelude::*;
+    use flowmeter_store::{Store, PULL_REQUESTS};
+    let org = build_org();
+    let (data, cfg, c) = (&org.data, org.config.as_str(), &org.c);
+    // PR #7 squash/rebase-style: its merge commit is c4 and c3 is one of its commits.
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
+    };
+    let store = Store::open(data).unwrap();
+    let guard = store.lock(None, |_| {}).unwrap();
+    let mut df = df!(
+        "repo" => ["repo"], "number" => [7i64], "title" => ["feature b and c"], "author" => ["alice"],
+        "base_ref" => ["main"], "head_ref" => ["feature/bc"], "merge_commit_sha" => [c[4].as_str()],
+        "additions" => [2i64], "deletions" => [0i64], "changed_files" => [2i64], "commits" => [2i64],
+    )
+    .unwrap();
+    for (name, v) in [
+        ("created_at", t("2024-03-02T09:00:00Z")),
+        ("merged_at", t("2024-03-02T20:00:00Z")),
+        ("closed_at", t("2024-03-02T20:00:00Z")),
+        ("updated_at", t("2024-03-02T20:00:00Z")),
+        ("first_commit_at", t("2024-03-02T07:00:00Z")),
+        ("first_review_at", t("2024-03-02T12:00:00Z")),
+    ] {
+        df.with_column(
+            Series::new(name.into(), [v])
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .unwrap()
+                .into_column(),
+        )
+        .unwrap();
+    }
+    let list = |v: &[&str]| {
+        Series::new(
+            "x".into(),
+            [Series::new(
+                "".into(),
+                v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )],
+        )
+    };
+    df.with_column(list(&[&c[3]]).with_name("commit_shas".into()).into_column())
+        .unwrap();
+    df.with_column(list(&["feature"]).with_name("labels".into()).into_column())
+        .unwrap();
+    guard
+        .upsert(&PULL_REQUESTS, Some("repo"), df, &["number"])
+        .unwrap();
+    drop(guard);
+
+    // coding 07:00 -> 09:00 = 2 h, pickup 09:00 -> 12:00 = 3 h, review 12:00 ->
+    // 20:00 = 8 h, waiting 03-02 20:00 -> v2 at 03-03 00:00 = 4 h. v2's batch has
+    // one PR, the other six non-baseline deployments none: batch_prs sorted
+    // 0 0 0 0 0 0 1 -> median 0, p90 rank 5.4 -> 0.4.
+    let out = ok(data, &["--config", cfg, "metrics", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let m = &v["periods"][0];
+    assert_eq!(v["summary"]["has_pull_requests"], true);
+    for (k, w) in [
+        ("prs", 1.0),
+        ("coding_median_h", 2.0),
+        ("pickup_median_h", 3.0),
+        ("review_median_h", 8.0),
+        ("waiting_median_h", 4.0),
+        ("batch_prs_median", 0.0),
+    ] {
+        assert_eq!(m[k].as_f64(), Some(w), "{k}");
+    }
+    assert!((m["batch_prs_p90"].as_f64().unwrap() - 0.4).abs() < 1e-9);
+    let rows = q(data, cfg, &format!(
+        "select pr_number, merged_at from changes where environment = 'production' and sha in ('{}', '{}')",
+        c[3], c[4]
+    ));
+    assert_eq!(
+        rows,
+        vec![json!({"pr_number": 7, "merged_at": "2024-03-02T20:00:00Z"}); 2]
+    );
+    let text = ok(data, &["--config", cfg, "explain", "commit", &c[3]]);
+    assert!(text.contains("PR #7 feature b and c"), "{text}");
+    assert!(
+        text.contains("coding 2h  pickup 3h  review 8h  waiting for deploy 4h"),
+        "{text}"
+    );
+}
