@@ -180,17 +180,33 @@ pub fn explain_deployment(store: &Store, id: &str) -> Result<Vec<DeploymentExpla
         chc.str("anomaly")?,
     );
 
+    let commit_at: std::collections::HashMap<(&str, &str), usize> = (0..commits.height())
+        .filter_map(|j| Some(((c_repo[j].as_deref()?, c_sha[j].as_deref()?), j)))
+        .collect();
+    let change_at: std::collections::HashMap<(&str, &str, &str), usize> = (0..ch.height())
+        .filter_map(|j| {
+            Some((
+                (
+                    ch_repo[j].as_deref()?,
+                    ch_env[j].as_deref()?,
+                    ch_sha[j].as_deref()?,
+                ),
+                j,
+            ))
+        })
+        .collect();
     let mut out = vec![];
     for i in hits {
+        let (r, e) = (
+            repo[i].as_deref().unwrap_or(""),
+            env[i].as_deref().unwrap_or(""),
+        );
         let mut shipped = vec![];
         for k in 0..dc.height() {
             if dc_id[k].as_deref() == Some(id) && dc_repo[k] == repo[i] && dc_env[k] == env[i] {
                 let s = dc_sha[k].clone().unwrap_or_default();
-                let ci = (0..commits.height())
-                    .find(|&j| c_repo[j] == repo[i] && c_sha[j].as_deref() == Some(&s));
-                let chi = (0..ch.height()).find(|&j| {
-                    ch_repo[j] == repo[i] && ch_env[j] == env[i] && ch_sha[j].as_deref() == Some(&s)
-                });
+                let ci = commit_at.get(&(r, s.as_str())).copied();
+                let chi = change_at.get(&(r, e, s.as_str())).copied();
                 shipped.push(ShippedCommit {
                     sha: s,
                     summary: ci.and_then(|j| c_sum[j].clone()).unwrap_or_default(),

@@ -227,7 +227,7 @@ pub fn resolve_deployments(
                         .as_ref()
                         .is_some_and(|p| p.is_match(&d.environment)),
                     "file" => env.file.is_some() && d.environment == env.name,
-                    _ => env.file.is_some() && d.environment == env.name,
+                    _ => false,
                 };
                 if !wanted {
                     continue;
@@ -287,6 +287,22 @@ pub fn resolve_deployments(
             }
             out.append(&mut keep);
         }
+    }
+    // Deploy-log rows that no environment takes are worth a word.
+    let mut unused: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in inp.deployments.iter().filter(|d| d.source == "file") {
+        if !config
+            .environments
+            .iter()
+            .any(|e| e.file.is_some() && e.name == d.environment)
+        {
+            *unused.entry(d.environment.as_str()).or_default() += 1;
+        }
+    }
+    for (env, n) in unused {
+        warnings.push(format!(
+            "{n} imported deployment rows for environment `{env}` are not used: give that [[environment]] a `file = \"...\"` source"
+        ));
     }
     out
 }
@@ -643,11 +659,10 @@ fn compute_stats(
             shipped_by.insert((&d.repo, &d.env, c), i);
         }
     }
-    let by_id: HashMap<(&str, &str), usize> = deploys
-        .iter()
-        .enumerate()
-        .map(|(i, d)| ((d.repo.as_str(), d.id.as_str()), i))
-        .collect();
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, d) in deploys.iter().enumerate() {
+        by_id.entry(d.id.as_str()).or_default().push(i);
+    }
 
     // 1. Own status.
     if sig.status {
@@ -666,11 +681,8 @@ fn compute_stats(
         let mut linked = false;
         if sig.incident {
             if let Some(id) = &inc.deployment_id {
-                for (&(repo, did), &i) in &by_id {
-                    if did == id
-                        && deploys[i].production
-                        && inc.repo.as_ref().is_none_or(|r| r == repo)
-                    {
+                for &i in by_id.get(id.as_str()).into_iter().flatten() {
+                    if deploys[i].production && in_repo(&deploys[i]) {
                         stats[i].reasons.push(format!(
                             "incident {}: names this deployment",
                             inc.incident_id
