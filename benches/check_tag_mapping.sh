@@ -56,14 +56,13 @@ echo "$n matching tags"
 earlier=()
 checked=0
 bad=0
-git_start=$(date +%s.%N)
 git_s=0
 while read -r t; do
   if [ ${#earlier[@]} -gt 0 ]; then
     t0=$(date +%s.%N)
     git -C "$repo" rev-list "refs/tags/$t" --not "${earlier[@]}" | sort >"$work/want"
     t1=$(date +%s.%N)
-    git_s=$(echo "$git_s + $t1 - $t0" | bc -l)
+    git_s=$(awk -v a="$git_s" -v b="$t0" -v c="$t1" 'BEGIN {print a + c - b}')
     awk -F, -v id="tag:$t" '$1 == id {print $2}' "$work/flowmeter.csv" | sort >"$work/got"
     if ! cmp -s "$work/want" "$work/got"; then
       bad=$((bad + 1))
@@ -74,8 +73,7 @@ while read -r t; do
   fi
   earlier+=("refs/tags/$t")
 done <"$work/tags"
-: "$git_start"
 printf 'checked %d tags after the first: %d mismatches\n' "$checked" "$bad"
 printf 'flowmeter deployment_commits stage (all tags, one pass): %s s (marking pass alone: %s s)\n' "$map_s" "$mark_s"
-printf 'git rev-list per pair (%d calls): %.3f s total, %.4f s per call\n' "$checked" "$git_s" "$(echo "$git_s / ($checked + ($checked == 0))" | bc -l)"
+printf 'git rev-list per pair (%d calls): %.3f s total, %.4f s per call\n' "$checked" "$git_s" "$(awk -v a="$git_s" -v n="$checked" 'BEGIN {print (n > 0) ? a / n : 0}')"
 [ "$bad" -eq 0 ]

@@ -588,3 +588,42 @@ fn pr_lead_time_breakdown() {
         "{text}"
     );
 }
+
+#[test]
+fn tag_mapping_script_agrees_with_git_rev_list() {
+    let org = build_org();
+    let fx = &org.fx;
+    // A lightweight tag older than every other (dated by its commit), and a
+    // release from a side branch that later tags do not contain.
+    fx.git(&["tag", "v0.9", &org.c[1]]);
+    fx.git(&["checkout", "-q", "-b", "side", &org.c[5]]);
+    fx.commit(
+        "2024-03-10T10:00:00Z",
+        &ALICE,
+        "side fix",
+        &[("side.txt", b"s\n")],
+    );
+    fx.git(&["tag", "v4.1"]);
+    fx.git(&["checkout", "-q", "main"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/check_tag_mapping.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(&fx.path)
+        .arg("v*")
+        .arg(env!("CARGO_BIN_EXE_flowmeter"))
+        .env_remove("FLOWMETER_DATA")
+        .env_remove("FLOWMETER_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("8 matching tags"), "{stdout}");
+    assert!(
+        stdout.contains("checked 7 tags after the first: 0 mismatches"),
+        "{stdout}"
+    );
+}
