@@ -514,7 +514,12 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
         let mut d = first;
         while d <= last {
             let (key, start, next) = period_of(d, opts.by);
-            let days = (next - start).num_days();
+            // A period cut by --since/--until counts only its days in range.
+            let from = opts.since.map_or(start, |s| s.max(start));
+            let to = opts
+                .until
+                .map_or(next, |u| (u + Duration::days(1)).min(next));
+            let days = (to - from).num_days().max(0);
             let empty = Bucket::default();
             let b = buckets.get(&start).map(|x| &x.2).unwrap_or(&empty);
             periods.push(b.finish(key, start, days, year));

@@ -92,10 +92,11 @@ fn build_org() -> Org {
     std::fs::write(
         &incidents,
         format!(
-            "incident_id,opened_at,resolved_at,title,caused_by_sha\n\
-             INC-1,2024-03-03 06:00:00,2024-03-03 09:00:00,checkout errors,{}\n\
-             INC-2,2024-03-09T20:00:00Z,2024-03-10T02:00:00Z,latency,\n\
-             INC-3,2024-03-20 00:00:00,,unrelated,\n",
+            "incident_id,opened_at,resolved_at,title,caused_by_sha,deployment_id\n\
+             INC-1,2024-03-03 06:00:00,2024-03-03 09:00:00,checkout errors,{},\n\
+             INC-2,2024-03-09T20:00:00Z,2024-03-10T02:00:00Z,latency,,\n\
+             INC-3,2024-03-20 00:00:00,,unrelated,,\n\
+             INC-4,2024-03-08 13:00:00,,deploy d-100 broke login,,d-100\n",
             &c[3][..10]
         ),
     )
@@ -142,8 +143,10 @@ fn fixture_org_every_number_by_hand() {
     //   03-07 09:00 -> 21h = 75600 s.
     // - rb-1 (03-07 09:00): ships nothing, rollback (rework); not failed.
     // - v3.0.1 (03-07 16:00): ships c8 "Hotfix: ..." (rework); not failed.
-    // - d-100 (03-08 12:00): ships c9, status failure. Recovery: v4 failed too, so
-    //   v5 at 03-12 10:00 -> 3d22h = 338400 s.
+    // - d-100 (03-08 12:00): ships c9, status failure; INC-4 names it by
+    //   deployment_id but is unresolved, so recovery falls back to the next
+    //   deployment that did not fail: v4 failed too, so v5 at 03-12 10:00 ->
+    //   3d22h = 338400 s.
     // - v4 (03-09 10:00): ships c10. INC-2 (no sha) opens 03-09 20:00, 10h after
     //   the latest production deployment (<= 2d). Recovery: INC-2 resolved
     //   03-10 02:00 -> 16h = 57600 s.
@@ -166,7 +169,7 @@ fn fixture_org_every_number_by_hand() {
         ], "recovery_s": 75600, "is_rework": true, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "rb-1", "batch_commits": 0, "lines": 0, "failed": false, "failure_reasons": [], "recovery_s": null, "is_rework": true, "is_rollback": true, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "tag:v3.0.1", "batch_commits": 1, "lines": 1, "failed": false, "failure_reasons": [], "recovery_s": null, "is_rework": true, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
-        {"deployment_id": "d-100", "batch_commits": 1, "lines": 1, "failed": true, "failure_reasons": ["status: failure"], "recovery_s": 338400, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
+        {"deployment_id": "d-100", "batch_commits": 1, "lines": 1, "failed": true, "failure_reasons": ["status: failure", "incident INC-4: names this deployment"], "recovery_s": 338400, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "tag:v4", "batch_commits": 1, "lines": 1, "failed": true, "failure_reasons": [
             "incident INC-2: opened 10h after, within incident_window 2d"
         ], "recovery_s": 57600, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
@@ -321,6 +324,10 @@ fn fixture_org_every_number_by_hand() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["periods"][0]["period"], "2024-W09");
     assert_eq!(v["periods"][0]["deployments"], 2);
+    // Only 03-01..03-03 of that week is in range: 2 deploy days / (3 / 7) = 14 / 3.
+    assert_eq!(v["periods"][0]["days"], 3);
+    let per_week = v["periods"][0]["deploy_days_per_week"].as_f64().unwrap();
+    assert!((per_week - 14.0 / 3.0).abs() < 1e-9, "{per_week}");
     assert_eq!(v["periods"][0]["lead_time_median_h"], 10.0); // (57600 + 14400) / 2 = 36000 s
 
     // The table names the tier year and flags low confidence.
