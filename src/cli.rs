@@ -49,6 +49,18 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run a SQL query over every table.
     Sql(SqlArgs),
+    /// Write a commented flowmeter.toml guessed from branch and tag names.
+    #[command(after_help = crate::cmd::init::EXAMPLES)]
+    Init(crate::cmd::init::InitArgs),
+    /// Rebuild the derived tables (deployments, commits shipped, changes, stats).
+    #[command(after_help = crate::cmd::analyze::EXAMPLES)]
+    Analyze(crate::cmd::analyze::AnalyzeArgs),
+    /// DORA metrics per period, with tiers and the definitions used.
+    #[command(after_help = crate::cmd::metrics::EXAMPLES)]
+    Metrics(crate::cmd::metrics::MetricsArgs),
+    /// The audit trail behind one deployment or one commit.
+    #[command(after_help = crate::cmd::explain::EXAMPLES)]
+    Explain(crate::cmd::explain::ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +74,12 @@ pub enum IngestSource {
     /// Commits, branches and tags of local git repositories (work trees or bare).
     #[command(after_help = GIT_EXAMPLES)]
     Git(GitArgs),
+    /// A deployment log (CSV or JSON): deployed_at, environment, sha[, status, repo, deployment_id, ref].
+    #[command(after_help = crate::cmd::ingest::DEPLOYMENTS_EXAMPLES)]
+    Deployments(crate::cmd::ingest::FileArgs),
+    /// An incident log (CSV or JSON): incident_id, opened_at[, resolved_at, title, severity, repo, caused_by_sha, deployment_id].
+    #[command(after_help = crate::cmd::ingest::INCIDENTS_EXAMPLES)]
+    Incidents(crate::cmd::ingest::FileArgs),
 }
 
 const GIT_EXAMPLES: &str = "\

@@ -1,6 +1,10 @@
 //! One module per subcommand.
 
-mod ingest;
+pub(crate) mod analyze;
+pub(crate) mod explain;
+pub(crate) mod ingest;
+pub(crate) mod init;
+pub(crate) mod metrics;
 mod sql;
 
 use std::process::ExitCode;
@@ -13,6 +17,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.global, args),
         Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Analyze(args) => analyze::run(&cli.global, args),
+        Command::Metrics(args) => metrics::run(&cli.global, args),
+        Command::Explain(args) => explain::run(&cli.global, args),
     }
 }
 
