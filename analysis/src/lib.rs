@@ -16,3 +16,13 @@
 //! ```
 
 pub use flowmeter_store as store;
+
+mod compare;
+mod risk;
+mod stats;
+mod whatif;
+
+pub use compare::*;
+pub use risk::*;
+pub use stats::*;
+pub use whatif::*;
