@@ -3,9 +3,10 @@
 //! data are per change or per deployment.
 
 use chrono::NaiveDate;
+use polars::prelude::DataFrame;
 use serde::Serialize;
 
-use crate::risk::Deployment;
+use crate::risk::{bool_col, i64_col, str_col, Deployment};
 use crate::stats::{self, BootstrapCi, MannWhitney, Result, RiskError};
 
 const HOUR: f64 = 3600.0;
@@ -62,6 +63,25 @@ pub fn parse_period(s: &str) -> Result<Period> {
 pub struct ShippedChange {
     pub deployed_at: i64,
     pub lead_time_s: i64,
+}
+
+/// The changes of `environment` with a lead time, from the `changes` table.
+/// Baseline commits (`is_baseline`) are left out, as in the DORA metrics.
+pub fn shipped_changes(changes: &DataFrame, environment: &str) -> Result<Vec<ShippedChange>> {
+    let t = "changes";
+    let env = str_col(changes, t, "environment")?;
+    let at = i64_col(changes, t, "deployed_at")?;
+    let lead = i64_col(changes, t, "lead_time_s")?;
+    let base = bool_col(changes, t, "is_baseline")?;
+    Ok((0..env.len())
+        .filter(|k| env[*k].as_deref() == Some(environment) && base[*k] != Some(true))
+        .filter_map(|k| {
+            Some(ShippedChange {
+                deployed_at: at[k]?,
+                lead_time_s: lead[k]?,
+            })
+        })
+        .collect())
 }
 
 /// One metric compared across the two periods.

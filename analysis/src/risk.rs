@@ -34,6 +34,37 @@ fn table_err(table: &str, e: impl std::fmt::Display) -> RiskError {
     }
 }
 
+/// A column as owned strings, with the table named in errors.
+pub(crate) fn str_col(df: &DataFrame, table: &str, name: &str) -> Result<Vec<Option<String>>> {
+    let c = df
+        .column(name)
+        .map_err(|e| table_err(table, e))?
+        .cast(&DataType::String)
+        .map_err(|e| table_err(table, format!("column `{name}`: {e}")))?;
+    let ca = c.str().map_err(|e| table_err(table, e))?;
+    Ok(ca.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// A column as i64 (times as µs), with the table named in errors.
+pub(crate) fn i64_col(df: &DataFrame, table: &str, name: &str) -> Result<Vec<Option<i64>>> {
+    let c = df
+        .column(name)
+        .map_err(|e| table_err(table, e))?
+        .cast(&DataType::Int64)
+        .map_err(|e| table_err(table, format!("column `{name}`: {e}")))?;
+    Ok(c.i64().map_err(|e| table_err(table, e))?.iter().collect())
+}
+
+/// A boolean column, with the table named in errors.
+pub(crate) fn bool_col(df: &DataFrame, table: &str, name: &str) -> Result<Vec<Option<bool>>> {
+    let c = df
+        .column(name)
+        .map_err(|e| table_err(table, e))?
+        .cast(&DataType::Boolean)
+        .map_err(|e| table_err(table, format!("column `{name}`: {e}")))?;
+    Ok(c.bool().map_err(|e| table_err(table, e))?.iter().collect())
+}
+
 /// The deployments of `environment` from a `deployment_stats` frame, in time
 /// order. Null batch columns count as 0, a null `failed` as not failed.
 pub fn production_deployments(stats: &DataFrame, environment: &str) -> Result<Vec<Deployment>> {

@@ -19,12 +19,13 @@
 //! biweekly ⊇ monthly), every change's lead time can only grow as the cadence
 //! gets sparser, and so can every quantile of the lead times.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 
+use polars::prelude::*;
 use serde::Serialize;
 
-use crate::risk::Deployment;
+use crate::risk::{bool_col, i64_col, str_col, Deployment};
 use crate::stats::{self, LogisticFit, Result, RiskError, SplitMix64};
 
 const SECOND: i64 = 1_000_000;
@@ -498,6 +499,195 @@ pub fn whatif(
     }
 }
 
+/// The environment whose first deployment is the earliest: the default
+/// mainline (the first stage changes reach). `None` without deployments.
+pub fn earliest_environment(stats: &DataFrame) -> Result<Option<String>> {
+    let t = "deployment_stats";
+    let envs = str_col(stats, t, "environment")?;
+    let at = i64_col(stats, t, "deployed_at")?;
+    let mut best: Option<(i64, String)> = None;
+    for (e, a) in envs.into_iter().zip(at) {
+        if let (Some(e), Some(a)) = (e, a) {
+            if best.as_ref().is_none_or(|b| (a, &e) < (b.0, &b.1)) {
+                best = Some((a, e));
+            }
+        }
+    }
+    Ok(best.map(|b| b.1))
+}
+
+/// When each commit reached `environment`, from the `changes` table:
+/// `(repo, sha) → deployed_at` (µs).
+pub fn arrival_times(
+    changes: &DataFrame,
+    environment: &str,
+) -> Result<HashMap<(String, String), i64>> {
+    let t = "changes";
+    let env = str_col(changes, t, "environment")?;
+    let repo = str_col(changes, t, "repo")?;
+    let sha = str_col(changes, t, "sha")?;
+    let at = i64_col(changes, t, "deployed_at")?;
+    let mut out = HashMap::new();
+    for k in 0..env.len() {
+        if env[k].as_deref() != Some(environment) {
+            continue;
+        }
+        if let (Some(r), Some(s), Some(a)) = (&repo[k], &sha[k], at[k]) {
+            let e = out.entry((r.clone(), s.clone())).or_insert(a);
+            *e = (*e).min(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The merge commits of `commits`, `(repo, sha)`, so that they can be left out
+/// of the replay: batch sizes count non-merge commits.
+pub fn merge_commits(commits: &DataFrame) -> Result<HashSet<(String, String)>> {
+    let t = "commits";
+    let repo = str_col(commits, t, "repo")?;
+    let sha = str_col(commits, t, "sha")?;
+    let merge = bool_col(commits, t, "is_merge")?;
+    Ok((0..sha.len())
+        .filter(|k| merge[*k] == Some(true))
+        .filter_map(|k| Some((repo[k].clone()?, sha[k].clone()?)))
+        .collect())
+}
+
+/// The non-merge changes that reached `mainline` (from `changes`), each with
+/// the time it reached `production`, if it did.
+pub fn mainline_arrivals(
+    changes: &DataFrame,
+    commits: &DataFrame,
+    mainline: &str,
+    production: &str,
+) -> Result<Vec<Arrival>> {
+    let main = arrival_times(changes, mainline)?;
+    let prod = arrival_times(changes, production)?;
+    let merges = merge_commits(commits)?;
+    let mut out: Vec<Arrival> = main
+        .into_iter()
+        .filter(|(k, _)| !merges.contains(k))
+        .map(|((repo, sha), at)| {
+            let shipped_at = prod.get(&(repo.clone(), sha.clone())).copied();
+            Arrival {
+                repo,
+                sha,
+                at,
+                shipped_at,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (a.at, &a.repo, &a.sha).cmp(&(b.at, &b.repo, &b.sha)));
+    Ok(out)
+}
+
+/// The fallback when no environment precedes production: the non-merge
+/// commits of each repo's default branch (`repos.default_branch`, tip from
+/// `refs`), each arriving when the first-parent commit that brought it in was
+/// committed. `shipped` gives production arrival times (from
+/// [`arrival_times`]).
+pub fn default_branch_arrivals(
+    commits: &DataFrame,
+    refs: &DataFrame,
+    repos: &DataFrame,
+    shipped: &HashMap<(String, String), i64>,
+) -> Result<Vec<Arrival>> {
+    let (rr, rb) = (
+        str_col(repos, "repos", "repo")?,
+        str_col(repos, "repos", "default_branch")?,
+    );
+    let (fr, fname, fkind, fsha) = (
+        str_col(refs, "refs", "repo")?,
+        str_col(refs, "refs", "name")?,
+        str_col(refs, "refs", "kind")?,
+        str_col(refs, "refs", "sha")?,
+    );
+    let t = "commits";
+    let (crepo, csha, cat) = (
+        str_col(commits, t, "repo")?,
+        str_col(commits, t, "sha")?,
+        i64_col(commits, t, "committed_at")?,
+    );
+    let merge = bool_col(commits, t, "is_merge")?;
+    let parents_col = commits
+        .column("parents")
+        .map_err(|e| RiskError::Table {
+            table: t.into(),
+            message: e.to_string(),
+        })?
+        .list()
+        .map_err(|e| RiskError::Table {
+            table: t.into(),
+            message: format!("column `parents`: {e}"),
+        })?
+        .clone();
+    // (repo, sha) -> (committed_at, is_merge, parents)
+    let mut graph: HashMap<(&str, &str), (i64, bool, Vec<String>)> = HashMap::new();
+    for k in 0..parents_col.len() {
+        let (Some(r), Some(s), Some(at)) = (crepo[k].as_deref(), csha[k].as_deref(), cat[k]) else {
+            continue;
+        };
+        let ps: Vec<String> = match parents_col.get_as_series(k) {
+            Some(p) => p
+                .str()
+                .map(|ca| ca.iter().flatten().map(str::to_string).collect())
+                .unwrap_or_default(),
+            None => vec![],
+        };
+        graph.insert((r, s), (at, merge[k] == Some(true), ps));
+    }
+    let mut out = vec![];
+    for (repo, branch) in rr.iter().zip(&rb) {
+        let (Some(repo), Some(branch)) = (repo, branch) else {
+            continue;
+        };
+        let tip = (0..fname.len()).find(|&k| {
+            fr[k].as_deref() == Some(repo.as_str())
+                && fname[k].as_deref() == Some(branch.as_str())
+                && fkind[k].as_deref() == Some("branch")
+        });
+        let Some(tip) = tip.and_then(|k| fsha[k].clone()) else {
+            continue;
+        };
+        // The first-parent chain, oldest first.
+        let mut chain = vec![];
+        let mut cur = Some(tip);
+        while let Some(c) = cur {
+            let Some(node) = graph.get(&(repo.as_str(), c.as_str())) else {
+                break;
+            };
+            cur = node.2.first().cloned();
+            chain.push(c);
+        }
+        chain.reverse();
+        let mut seen: HashSet<String> = HashSet::new();
+        for c in chain {
+            let at = graph[&(repo.as_str(), c.as_str())].0;
+            let mut stack = vec![c];
+            while let Some(s) = stack.pop() {
+                if !seen.insert(s.clone()) {
+                    continue;
+                }
+                let Some((_, is_merge, parents)) = graph.get(&(repo.as_str(), s.as_str())) else {
+                    continue;
+                };
+                stack.extend(parents.iter().filter(|p| !seen.contains(*p)).cloned());
+                if !is_merge {
+                    let key = (repo.clone(), s.clone());
+                    out.push(Arrival {
+                        shipped_at: shipped.get(&key).copied(),
+                        repo: key.0,
+                        sha: key.1,
+                        at,
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.at, &a.repo, &a.sha).cmp(&(b.at, &b.repo, &b.sha)));
+    Ok(out)
+}
+
 /// Parses a duration such as `30m`, `2h`, `1d`, `90s` or `0` into µs.
 pub fn parse_duration(s: &str) -> Result<i64> {
     let t = s.trim();
@@ -589,5 +779,268 @@ mod tests {
         assert!(e.contains("\"30 minutes\""), "{e}");
         assert!("fortnightly".parse::<Cadence>().is_err());
         assert_eq!("on-merge".parse::<Cadence>().unwrap(), Cadence::OnMerge);
+    }
+
+    fn arrival(repo: &str, at: i64) -> Arrival {
+        Arrival {
+            repo: repo.into(),
+            sha: format!("{repo}{at}"),
+            at,
+            shipped_at: None,
+        }
+    }
+
+    /// A random bursty history: `n` merges over up to ~6 months in 1-3 repos.
+    fn random_history(rng: &mut SplitMix64) -> Vec<Arrival> {
+        let n = 1 + rng.index(250);
+        let repos = ["api", "web", "ops"];
+        let nrepos = 1 + rng.index(3);
+        let start = t("2024-01-01T00:00:00Z") + (rng.uniform() * 30.0 * DAY as f64) as i64;
+        let span = (rng.uniform() * 180.0 * DAY as f64) as i64 + HOUR;
+        let mut out = vec![];
+        let mut burst = start;
+        for _ in 0..n {
+            // Half the merges cluster in bursts of minutes, half spread out.
+            let at = if rng.uniform() < 0.5 {
+                burst + (rng.uniform() * 20.0 * 60.0 * SECOND as f64) as i64
+            } else {
+                burst = start + (rng.uniform() * span as f64) as i64;
+                burst
+            };
+            out.push(arrival(repos[rng.index(nrepos)], at));
+        }
+        out
+    }
+
+    const DELAYS: [i64; 6] = [0, 5 * 60 * SECOND, 30 * 60 * SECOND, 2 * HOUR, DAY, 3 * DAY];
+
+    #[test]
+    fn property_lead_time_never_grows_as_cadence_gets_more_frequent() {
+        let mut rng = SplitMix64::new(2024);
+        for case in 0..300 {
+            let arrivals = random_history(&mut rng);
+            let delay = DELAYS[rng.index(DELAYS.len())];
+            // From the most to the least frequent.
+            let replays: Vec<Replay> = Cadence::ALL
+                .iter()
+                .map(|c| replay(&arrivals, *c, delay))
+                .collect();
+            let mut last: Option<(f64, f64)> = None;
+            for (i, r) in replays.iter().enumerate() {
+                for (a, s) in arrivals.iter().zip(&r.ship) {
+                    assert!(*s >= a.at + delay, "case {case}: shipped before the delay");
+                }
+                if i > 0 {
+                    // Per change, not only in the median: the policies are nested.
+                    for (s_more, s_less) in replays[i - 1].ship.iter().zip(&r.ship) {
+                        assert!(s_more <= s_less, "case {case} {:?}", r.cadence);
+                    }
+                }
+                let mut leads = r.lead_hours(&arrivals);
+                let (m, p90) = dist(&mut leads);
+                let (m, p90) = (m.unwrap(), p90.unwrap());
+                if let Some((pm, pp)) = last {
+                    assert!(
+                        pm <= m && pp <= p90,
+                        "case {case} {:?}: median {pm} -> {m}",
+                        r.cadence
+                    );
+                }
+                last = Some((m, p90));
+            }
+        }
+    }
+
+    #[test]
+    fn property_every_policy_ships_every_change_exactly_once() {
+        let mut rng = SplitMix64::new(7);
+        for case in 0..300 {
+            let arrivals = random_history(&mut rng);
+            let delay = DELAYS[rng.index(DELAYS.len())];
+            for c in Cadence::ALL {
+                let r = replay(&arrivals, c, delay);
+                assert_eq!(r.ship.len(), arrivals.len());
+                assert_eq!(
+                    r.batches.iter().sum::<usize>(),
+                    arrivals.len(),
+                    "case {case} {c:?}"
+                );
+                assert!(r.batches.iter().all(|b| *b >= 1));
+            }
+            // Fewer (or as many) deployments as the cadence gets sparser.
+            let n: Vec<usize> = Cadence::ALL
+                .iter()
+                .map(|c| replay(&arrivals, *c, delay).batches.len())
+                .collect();
+            assert!(n.windows(2).all(|w| w[0] >= w[1]), "case {case}: {n:?}");
+        }
+    }
+
+    #[test]
+    fn property_on_merge_ships_one_change_per_deployment_when_merges_do_not_collide() {
+        let mut rng = SplitMix64::new(99);
+        for case in 0..300 {
+            let delay = DELAYS[1 + rng.index(DELAYS.len() - 1)];
+            // Merges at least `delay` apart.
+            let mut at = t("2024-05-01T08:00:00Z") + (rng.uniform() * DAY as f64) as i64;
+            let mut arrivals = vec![];
+            for _ in 0..1 + rng.index(100) {
+                arrivals.push(arrival("api", at));
+                at += delay + (rng.uniform() * rng.uniform() * 3.0 * DAY as f64) as i64;
+            }
+            let r = replay(&arrivals, Cadence::OnMerge, delay);
+            assert!(
+                r.batches.iter().all(|b| *b == 1),
+                "case {case}: {:?}",
+                r.batches
+            );
+            // Lead time under on-merge is less than two pipeline runs.
+            for (a, s) in arrivals.iter().zip(&r.ship) {
+                assert!(*s - a.at < 2 * delay);
+            }
+        }
+        // Merges 10 minutes apart within one 30-minute run share a deployment:
+        // 09:35 and 09:45 are both shipped by the run starting 10:00, landing 10:30.
+        let d = 30 * 60 * SECOND;
+        let r = replay(
+            &[
+                arrival("api", t("2024-03-06T09:35:00Z")),
+                arrival("api", t("2024-03-06T09:45:00Z")),
+                arrival("web", t("2024-03-06T09:45:00Z")),
+            ],
+            Cadence::OnMerge,
+            d,
+        );
+        assert_eq!(r.ship, vec![t("2024-03-06T10:30:00Z"); 3]);
+        assert_eq!(r.batches, vec![2, 1]); // api, web: repos deploy separately
+    }
+
+    /// Draws a Bernoulli outcome per deployment from a planted logistic model.
+    fn planted(b0: f64, b1: f64, batch: usize, rng: &mut SplitMix64) -> bool {
+        rng.uniform() < stats::logistic(b0 + b1 * (batch as f64).log2())
+    }
+
+    #[test]
+    fn ground_truth_risk_recovers_the_planted_odds_ratio() {
+        // Failure probability planted as logistic(-3 + 0.7 * log2(batch)):
+        // the odds double (x e^0.7 = 2.01) with each doubling of the batch.
+        let (b0, b1) = (-3.0, 0.7);
+        let mut rng = SplitMix64::new(11);
+        let mut covered = 0;
+        let reps = 200;
+        for rep in 0..reps {
+            let deps: Vec<Deployment> = (0..400)
+                .map(|k| {
+                    let batch = 1usize << rng.index(7); // 1..64, log-uniform
+                    let batch = batch + rng.index(batch); // fill in between
+                    Deployment {
+                        repo: "api".into(),
+                        deployment_id: format!("{rep}-{k}"),
+                        deployed_at: k as i64 * DAY,
+                        batch_commits: batch as i64,
+                        batch_lines: 10 * batch as i64,
+                        failed: planted(b0, b1, batch, &mut rng),
+                        recovery_s: None,
+                    }
+                })
+                .collect();
+            let fit = crate::risk::risk_fit(&deps, crate::risk::Measure::Commits);
+            let (lo, hi) = (fit.ci_lo.unwrap(), fit.ci_hi.unwrap());
+            if lo <= b1.exp() && b1.exp() <= hi {
+                covered += 1;
+            }
+            if rep == 0 {
+                // The first replicate, as one user would see it.
+                assert!(lo <= b1.exp() && b1.exp() <= hi, "{fit:?}");
+                assert!(fit.p_value.unwrap() < 0.001, "{fit:?}");
+            }
+        }
+        // A 95% interval should cover the truth in about 95% of replicates
+        // (binomial sd for 200 replicates is 1.5 points).
+        assert!((180..=199).contains(&covered), "coverage {covered}/{reps}");
+    }
+
+    #[test]
+    fn ground_truth_whatif_predicts_the_observed_failures_of_the_real_cadence() {
+        // Two years of merges shipped by a weekly train; failures planted.
+        let (b0, b1) = (-3.0, 0.7);
+        let delay = 30 * 60 * SECOND;
+        let mut rng = SplitMix64::new(5);
+        let start = t("2023-01-02T00:00:00Z");
+        let mut arrivals: Vec<Arrival> = (0..1500)
+            .map(|_| arrival("api", start + (rng.uniform() * 730.0 * DAY as f64) as i64))
+            .collect();
+        arrivals.sort_by_key(|a| a.at);
+        let weekly = replay(&arrivals, Cadence::Weekly, delay);
+        for (a, s) in arrivals.iter_mut().zip(&weekly.ship) {
+            a.shipped_at = Some(*s);
+        }
+        let mut releases: Vec<i64> = weekly.ship.clone();
+        releases.sort();
+        releases.dedup();
+        let deployments: Vec<Deployment> = releases
+            .iter()
+            .zip(&weekly.batches)
+            .enumerate()
+            .map(|(k, (at, batch))| Deployment {
+                repo: "api".into(),
+                deployment_id: format!("w{k}"),
+                deployed_at: *at,
+                batch_commits: *batch as i64,
+                batch_lines: 0,
+                failed: planted(b0, b1, *batch, &mut rng),
+                recovery_s: None,
+            })
+            .collect();
+        let observed = deployments.iter().filter(|d| d.failed).count();
+        let fit = crate::risk::risk_fit(&deployments, crate::risk::Measure::Commits);
+        let fit = fit.fit.expect("fits");
+        let report = whatif(
+            &arrivals,
+            &deployments,
+            Some(&fit),
+            &WhatIfOptions::default(),
+        );
+        let current = &report.rows[0];
+        assert_eq!(current.policy, "current");
+        assert_eq!(current.observed_failures, Some(observed));
+        let check = report.check.as_ref().unwrap();
+        assert!(check.consistent, "{check:?}");
+        assert!((check.predicted_failures - observed as f64).abs() < 1e-6);
+        // The weekly replay is the real cadence: same batches, same prediction.
+        let weekly_row = report.rows.iter().find(|r| r.policy == "weekly").unwrap();
+        assert_eq!(weekly_row.deployments, deployments.len());
+        let (pc, pw) = (
+            current.predicted_failures.unwrap(),
+            weekly_row.predicted_failures.unwrap(),
+        );
+        assert!((pc.value - pw.value).abs() < 1e-9);
+        assert_eq!(current.lead_time_median_h, weekly_row.lead_time_median_h);
+        // The truth (expected failures under the planted model) is inside the
+        // prediction's interval for every policy.
+        for c in Cadence::ALL {
+            let r = replay(&arrivals, c, delay);
+            let truth: f64 = r
+                .batches
+                .iter()
+                .map(|b| stats::logistic(b0 + b1 * (*b as f64).log2()))
+                .sum();
+            let row = report.rows.iter().find(|x| x.policy == c.name()).unwrap();
+            let p = row.predicted_failures.unwrap();
+            assert!(
+                p.lo <= truth && truth <= p.hi,
+                "{c:?}: truth {truth}, {p:?}"
+            );
+        }
+        // Same seed, same report.
+        assert_eq!(
+            report,
+            whatif(
+                &arrivals,
+                &deployments,
+                Some(&fit),
+                &WhatIfOptions::default()
+            )
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+mod compare;
 mod ingest;
+mod risk;
 mod sql;
+mod whatif;
 
 use std::process::ExitCode;
 
@@ -13,6 +16,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.global, args),
         Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Risk(args) => risk::run(&cli.global, args),
+        Command::Whatif(args) => whatif::run(&cli.global, args),
+        Command::Compare(args) => compare::run(&cli.global, args),
     }
 }
 
