@@ -57,3 +57,13 @@ pub use pipeline::{
 pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
 
 pub use flowmeter_store as store;
+
+mod compare;
+mod risk;
+mod stats;
+mod whatif;
+
+pub use compare::*;
+pub use risk::*;
+pub use stats::*;
+pub use whatif::*;

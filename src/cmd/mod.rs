@@ -5,7 +5,10 @@ pub(crate) mod explain;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod metrics;
+mod compare;
+mod risk;
 mod sql;
+mod whatif;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze(args) => analyze::run(&cli.global, args),
         Command::Metrics(args) => metrics::run(&cli.global, args),
         Command::Explain(args) => explain::run(&cli.global, args),
+        Command::Risk(args) => risk::run(&cli.global, args),
+        Command::Whatif(args) => whatif::run(&cli.global, args),
+        Command::Compare(args) => compare::run(&cli.global, args),
     }
 }
 

@@ -5,4 +5,5 @@ mod common;
 mod dora;
 mod failures;
 mod git_ingest;
+mod risk;
 mod sql;
