@@ -3,6 +3,8 @@
 
 mod common;
 mod demo;
+mod dora;
 mod failures;
 mod git_ingest;
+mod risk;
 mod sql;
