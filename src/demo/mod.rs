@@ -215,7 +215,10 @@ pub fn generate(opts: &DemoOptions) -> Result<Generated> {
         hotfixes,
         cherry_picks: cherry,
         reverts,
-        deployments: deployments.len(),
+        deployments: deployments
+            .iter()
+            .filter(|d| d.environment == "production")
+            .count(),
         incidents: incidents.len(),
         before,
         after,
@@ -236,7 +239,9 @@ fn write_deployments(path: &Path, rows: &[Deployment]) -> Result<()> {
         "repo",
         "deployment_id",
     ])?;
-    for d in rows {
+    // The CD tool's production log: every production deployment (promotion
+    // merges and hotfix commits, at deploy time) with its status, and the rollbacks.
+    for d in rows.iter().filter(|d| d.environment == "production") {
         w.write_record([
             calendar::iso(d.deployed_at).as_str(),
             d.environment,
@@ -328,8 +333,12 @@ fn phase_facts(all: &[Deployment], from: i64, to: i64) -> PhaseFacts {
 
 const CONFIG: &str = r#"# flowmeter configuration for the demo organisation (written by `flowmeter demo`).
 # Environments in promotion order. Every first-parent commit on an environment
-# branch is a deployment to that environment, at its committer time; the CD
-# tool's log (deployments.csv) adds statuses and the rollbacks.
+# branch is a deployment to that environment, at its committer time. Production
+# comes from the CD tool's log instead (`flowmeter ingest deployments
+# deployments.csv`): the same deployments as the first-parent commits of the
+# `production` branch, at the time they went live, with their status, plus the
+# rollbacks that no branch shows. (`branch = "production"` also works, without
+# those.)
 
 [[environment]]
 name = "develop"
@@ -345,7 +354,7 @@ branch = "beta"
 
 [[environment]]
 name = "production"
-branch = "production"
+file = "deployments.csv"
 production = true
 
 [failure]
@@ -432,7 +441,7 @@ that no deployment caused.\n"
     let _ = writeln!(
         s,
         "Totals: {} commits, {} pull requests, {} hotfixes, {} cherry-picks, {} reverts, \
-{} deployments in `deployments.csv`, {} incidents in `incidents.csv`.",
+{} production deployments in `deployments.csv`, {} incidents in `incidents.csv`.",
         g.commits,
         g.pull_requests,
         g.hotfixes,

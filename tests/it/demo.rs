@@ -347,38 +347,41 @@ fn deploy_log_matches_the_branches_and_failures_rise_with_batch_size() {
         ]
     );
 
-    // Every logged deployment is a first-parent commit of its environment
-    // branch, except production rollbacks, which redeploy an earlier one.
+    // The log is production's: every first-parent commit of the production
+    // branch after the import, plus rollbacks, which redeploy an earlier one.
     let mut by_sha: HashMap<(String, String), String> = HashMap::new();
+    assert!(deploys.iter().all(|d| d["environment"] == "production"));
     for name in REPOS {
         let repo = open(&out, name);
-        for env in ["develop", "test", "beta", "production"] {
-            let chain: BTreeSet<String> = first_parent(&repo, env)
-                .into_iter()
-                .skip(1)
-                .map(|c| c.0.to_string())
-                .collect();
-            let logged: Vec<&HashMap<String, String>> = deploys
-                .iter()
-                .filter(|d| d["repo"] == name && d["environment"] == env)
-                .collect();
-            let logged_shas: BTreeSet<String> = logged.iter().map(|d| d["sha"].clone()).collect();
+        let chain: Vec<String> = first_parent(&repo, "production")
+            .into_iter()
+            .map(|c| c.0.to_string())
+            .collect();
+        let logged: Vec<&HashMap<String, String>> =
+            deploys.iter().filter(|d| d["repo"] == name).collect();
+        let logged_shas: BTreeSet<&String> = logged.iter().map(|d| &d["sha"]).collect();
+        for sha in &chain[1..] {
             assert!(
-                chain.is_subset(&logged_shas),
-                "{name} {env}: every branch deployment is in the log"
+                logged_shas.contains(sha),
+                "{name}: production commit {sha} is logged"
             );
-            let extra = logged.iter().filter(|d| !chain.contains(&d["sha"])).count();
-            if env != "production" {
-                assert_eq!(extra, 0, "{name} {env}");
-            }
-            for d in &logged {
-                assert!(d["deployed_at"].ends_with('Z') && d["deployed_at"].len() == 20);
-                by_sha.insert(
-                    (name.to_string(), d["sha"].clone()),
-                    d["deployment_id"].clone(),
+        }
+        let mut seen = BTreeSet::new();
+        for d in &logged {
+            assert!(d["deployed_at"].ends_with('Z') && d["deployed_at"].len() == 20);
+            if !seen.insert(&d["sha"]) {
+                // A second deployment of a sha is a rollback to an earlier production commit.
+                assert!(
+                    chain.contains(&d["sha"]),
+                    "{name}: rollback to {}",
+                    d["sha"]
                 );
             }
+            by_sha
+                .entry((name.to_string(), d["sha"].clone()))
+                .or_insert_with(|| d["deployment_id"].clone());
         }
+        assert_eq!(logged.len() - seen.len(), logged.len() - (chain.len() - 1));
     }
 
     // A production merge failed when its deploy job failed, or an incident names
@@ -427,11 +430,7 @@ fn demo_ingests_every_commit_and_says_what_it_did() {
     ] {
         assert!(stdout.contains(want), "stdout names {want}:\n{stdout}");
     }
-    let store = out.join("store");
-    let rows = query(
-        &store,
-        "select repo, count(*) as n from commits group by repo order by repo",
-    );
+    let rows = demo_query("select repo, count(*) as n from commits group by repo order by repo");
     let (shas, _) = fingerprint(&out);
     for name in REPOS {
         let want = shas
@@ -447,13 +446,87 @@ fn demo_ingests_every_commit_and_says_what_it_did() {
         assert_eq!(got, want, "{name}: commits in the store vs in git");
     }
     let cfg = std::fs::read_to_string(out.join("flowmeter.toml")).unwrap();
-    for env in ["develop", "test", "beta", "production"] {
+    assert!(cfg.contains("name = \"production\"\nfile = \"deployments.csv\"\nproduction = true"));
+    for env in ["develop", "test", "beta"] {
         assert!(
             cfg.contains(&format!("name = \"{env}\"\nbranch = \"{env}\"")),
             "{cfg}"
         );
     }
     assert!(cfg.contains("[failure]") && cfg.contains("production = true"));
+}
+
+/// Rows of a query run with the demo's config (so the analysis is not redone with another).
+fn demo_query(sql: &str) -> Vec<serde_json::Value> {
+    let out = demo_dir();
+    let cfg = out.join("flowmeter.toml");
+    let stdout = ok(
+        &out.join("store"),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "sql",
+            sql,
+            "--format",
+            "json",
+        ],
+    );
+    serde_json::from_str::<Vec<serde_json::Value>>(&stdout).unwrap()
+}
+
+#[test]
+fn the_analysis_of_the_demo_shows_the_story() {
+    assert!(DEMO.1.contains("Headline findings"), "{}", DEMO.1);
+    assert!(DEMO.1.contains("Change lead time fell"), "{}", DEMO.1);
+    let (_, logged) = read_csv(&demo_dir().join("deployments.csv"));
+    let rows = demo_query(
+        "select deployed_at, batch_commits, failed from deployment_stats \
+         where environment = 'production' and not is_baseline",
+    );
+    // Every logged production deployment but the three imports (baseline) is analysed.
+    assert_eq!(rows.len(), logged.len() - 3);
+    let split = |r: &serde_json::Value| r["deployed_at"].as_str().unwrap() < "2025-07-01";
+    let (before, after): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        rows.iter().partition(|r| split(r));
+    let batch = |v: &[&serde_json::Value]| {
+        median(
+            v.iter()
+                .map(|r| r["batch_commits"].as_f64().unwrap())
+                .collect(),
+        )
+    };
+    let cfr = |v: &[&serde_json::Value]| {
+        v.iter().filter(|r| r["failed"] == true).count() as f64 / v.len() as f64
+    };
+    assert!(
+        after.len() > 5 * before.len(),
+        "{} vs {}",
+        before.len(),
+        after.len()
+    );
+    assert!(batch(&before) > 4.0 * batch(&after));
+    assert!(
+        cfr(&before) > cfr(&after),
+        "{} vs {}",
+        cfr(&before),
+        cfr(&after)
+    );
+    let leads = demo_query(
+        "select deployed_at, lead_time_s from changes \
+         where environment = 'production' and lead_time_s is not null",
+    );
+    let (lb, la): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        leads.iter().partition(|r| split(r));
+    let med = |v: &[&serde_json::Value]| {
+        median(
+            v.iter()
+                .map(|r| r["lead_time_s"].as_f64().unwrap())
+                .collect(),
+        )
+    };
+    // Weeks of waiting for a train before, about a day after.
+    assert!(med(&lb) > 14.0 * 86_400.0, "{}", med(&lb));
+    assert!(med(&la) < 3.0 * 86_400.0, "{}", med(&la));
 }
 
 #[test]
