@@ -67,7 +67,7 @@ pub enum Command {
     Whatif(WhatIfArgs),
     /// Compare delivery metrics before and after a date (e.g. a process change).
     Compare(CompareArgs),
-    /// Build a realistic demo organisation (git repos, deploy and incident logs) and ingest it.
+    /// Build a realistic demo organisation (git repos, deploy and incident logs), ingest and analyse it.
     Demo(DemoArgs),
 }
 
@@ -245,10 +245,12 @@ const DEMO_EXAMPLES: &str = "\
 Examples:
   flowmeter demo                                 # into ./flowmeter-demo/
   flowmeter demo --out /tmp/acme --seed 7        # another organisation, same story
-  flowmeter --data flowmeter-demo/store sql \"select * from refs\"
+  flowmeter --data flowmeter-demo/store --config flowmeter-demo/flowmeter.toml metrics --by month
 
-The store goes to DIR/store (the global --data is not used). Rerunning replaces the
-demo files in DIR; a non-empty DIR that the demo did not make is refused.";
+The store goes to DIR/store and the config to DIR/flowmeter.toml (the global --data
+and --config are not used); pass both to later commands, or they redo the analysis
+with another config. Rerunning replaces the demo files in DIR; a non-empty DIR that
+the demo did not make is refused.";
 
 #[derive(Debug, Args)]
 #[command(after_help = DEMO_EXAMPLES)]
