@@ -4,4 +4,5 @@
 mod common;
 mod failures;
 mod git_ingest;
+mod github;
 mod sql;
