@@ -115,10 +115,14 @@ impl Gh {
     /// Runs `flowmeter ingest github octo/demo --api-url <mock> ARGS` with
     /// `token` in GITHUB_TOKEN (or none).
     fn ingest(&self, data: &Path, token: Option<&str>, args: &[&str]) -> Output {
+        self.ingest_at(data, &self.uri(), token, args)
+    }
+
+    fn ingest_at(&self, data: &Path, api_url: &str, token: Option<&str>, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowmeter"));
         cmd.arg("--data")
             .arg(data)
-            .args(["ingest", "github", REPO, "--api-url", &self.uri()])
+            .args(["ingest", "github", REPO, "--api-url", api_url])
             .args(args)
             .env_remove("FLOWMETER_DATA")
             .env_remove("FLOWMETER_CONFIG")
@@ -797,6 +801,25 @@ fn an_interrupted_run_keeps_its_pages_and_the_next_resumes_without_duplicates() 
 }
 
 /// A repo with `n` merged PRs, served both ways, for the request counts.
+/// PR `i` of `n` as the GraphQL query returns it (the same facts as
+/// `rest_pull` plus `mount_pr_details`).
+fn gql_node(i: i64, n: i64) -> Value {
+    json!({
+        "number": i, "title": format!("PR {i}"), "author": {"login": "octocat"},
+        "createdAt": "2024-01-01T00:00:00Z", "mergedAt": "2024-01-03T00:00:00Z",
+        "closedAt": "2011-01-26T19:01:12Z",
+        "updatedAt": format!("2024-03-01T00:{:02}:{:02}Z", (n - i) / 60, (n - i) % 60),
+        "baseRefName": "master", "headRefName": "new-topic",
+        "mergeCommit": {"oid": format!("{i:040x}")},
+        "additions": i * 10, "deletions": i, "changedFiles": 2,
+        "commits": {"totalCount": 1, "nodes": [{"commit": {"oid": format!("{:040x}", i + 1_000_000), "authoredDate": "2024-01-01T00:00:00Z"}}]},
+        "reviews": {"nodes": [
+            {"author": {"login": "octocat"}, "submittedAt": "2024-01-01T12:00:00Z"},
+            {"author": {"login": "hubot"}, "submittedAt": "2024-01-02T00:00:00Z"}]},
+        "labels": {"nodes": [{"name": "bug"}]},
+    })
+}
+
 fn mount_many_prs(gh: &Gh, n: i64) {
     let list: Vec<Value> = (1..=n)
         .map(|i| {
@@ -814,22 +837,7 @@ fn mount_many_prs(gh: &Gh, n: i64) {
             .with_priority(1),
     );
     mount_pr_details(gh);
-    let nodes: Vec<Value> = (1..=n)
-        .map(|i| json!({
-            "number": i, "title": format!("PR {i}"), "author": {"login": "octocat"},
-            "createdAt": "2024-01-01T00:00:00Z", "mergedAt": "2024-01-03T00:00:00Z",
-            "closedAt": "2011-01-26T19:01:12Z",
-            "updatedAt": format!("2024-03-01T00:{:02}:{:02}Z", (n - i) / 60, (n - i) % 60),
-            "baseRefName": "master", "headRefName": "new-topic",
-            "mergeCommit": {"oid": format!("{i:040x}")},
-            "additions": i * 10, "deletions": i, "changedFiles": 2,
-            "commits": {"totalCount": 1, "nodes": [{"commit": {"oid": format!("{:040x}", i + 1_000_000), "authoredDate": "2024-01-01T00:00:00Z"}}]},
-            "reviews": {"nodes": [
-                {"author": {"login": "octocat"}, "submittedAt": "2024-01-01T12:00:00Z"},
-                {"author": {"login": "hubot"}, "submittedAt": "2024-01-02T00:00:00Z"}]},
-            "labels": {"nodes": [{"name": "bug"}]},
-        }))
-        .collect();
+    let nodes: Vec<Value> = (1..=n).map(|i| gql_node(i, n)).collect();
     gh.mount(
         Mock::given(method("POST"))
             .and(path("/graphql"))
@@ -967,4 +975,160 @@ fn the_token_never_appears_in_output_or_the_store() {
     }
     let rows = query(&data, "select count(*) as n from pull_requests");
     assert_eq!(rows[0]["n"], json!(3));
+}
+
+#[test]
+fn enterprise_server_paths_and_a_graphql_rate_limit() {
+    let gh = Gh::new();
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v3/repos/octo/demo"))
+            .respond_with(json_ok(json!({"default_branch": "trunk"}))),
+    );
+    // A GHES with rate limiting off has no /rate_limit.
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v3/rate_limit"))
+            .respond_with(ResponseTemplate::new(404)),
+    );
+    // GraphQL's primary limit is a 200 with a RATE_LIMITED error.
+    let reset = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    gh.mount(Mock::given(method("POST")).and(path("/api/graphql"))
+        .respond_with(json_ok(json!({"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}))
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string().as_str()))
+        .up_to_n_times(1).with_priority(1));
+    gh.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/graphql"))
+            .respond_with(json_ok(graphql_page(
+                vec![gql_node(1, 2), gql_node(2, 2)],
+                None,
+            )))
+            .with_priority(2),
+    );
+    let (_dir, data) = store_dir();
+    let api = format!("{}/api/v3", gh.uri());
+    let out = gh.ingest_at(
+        &data,
+        &api,
+        Some("ghes-token"),
+        &["--resources", "pull_requests"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("rate limited on POST /graphql (RATE_LIMITED): waiting"),
+        "{stderr}"
+    );
+    assert_eq!(gh.count("/api/graphql"), 2);
+    assert_eq!(gh.count("/graphql"), 0);
+    assert_eq!(gh.count("/repos/"), 0, "REST must go under /api/v3");
+    let repos = query(&data, "select default_branch, location from repos");
+    assert_eq!(
+        repos,
+        vec![json!({"default_branch": "trunk", "location": format!("{api}/repos/octo/demo")})]
+    );
+    assert_eq!(
+        query(&data, "select count(*) as n from pull_requests")[0]["n"],
+        json!(2)
+    );
+}
+
+#[test]
+fn prs_and_incidents_join_the_git_history() {
+    // main: base, then a --no-ff merge of one feature commit, as GitHub's merge button does.
+    let fx = Fixture::new();
+    fx.commit("2024-03-01T09:00:00Z", &ALICE, "base", &[("a", b"1\n")]);
+    fx.git(&["checkout", "-q", "-b", "feature"]);
+    let work = fx.commit(
+        "2024-03-01T10:00:00Z",
+        &ALICE,
+        "feature work",
+        &[("b", b"2\n")],
+    );
+    fx.git(&["checkout", "-q", "main"]);
+    fx.git_at(
+        "2024-03-02T10:00:00Z",
+        &BOB,
+        &[
+            "merge",
+            "--no-ff",
+            "-q",
+            "-m",
+            "Merge pull request #5 from octo/feature",
+            "feature",
+        ],
+    );
+    let merge = fx.head();
+    let data = fx.dir.path().join("store");
+    ok(
+        &data,
+        &["ingest", "git", fx.path.to_str().unwrap(), "--name", REPO],
+    );
+
+    let gh = Gh::new();
+    let r = "/repos/octo/demo";
+    let mut pr = rest_pull(5, "2024-03-02T10:00:05Z", true);
+    pr["created_at"] = json!("2024-03-01T11:00:00Z");
+    pr["merged_at"] = json!("2024-03-02T10:00:00Z");
+    pr["merge_commit_sha"] = json!(merge);
+    pr["user"]["login"] = json!("alice");
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/pulls")))
+            .respond_with(json_ok(json!([pr.clone()])))
+            .with_priority(1),
+    );
+    pr["additions"] = json!(1);
+    pr["deletions"] = json!(0);
+    pr["changed_files"] = json!(1);
+    pr["commits"] = json!(1);
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/pulls/5")))
+            .respond_with(json_ok(pr))
+            .with_priority(1),
+    );
+    gh.mount(Mock::given(method("GET")).and(path(format!("{r}/pulls/5/commits"))).respond_with(json_ok(json!([
+        {"sha": work, "commit": {"author": {"date": "2024-03-01T10:00:00Z"}, "committer": {"date": "2024-03-01T10:00:00Z"}}}
+    ]))).with_priority(1));
+    gh.mount(Mock::given(method("GET")).and(path(format!("{r}/pulls/5/reviews"))).respond_with(json_ok(json!([
+        {"user": {"login": "bob"}, "submitted_at": "2024-03-01T15:00:00Z", "state": "APPROVED"}
+    ]))).with_priority(1));
+    // The incident names the feature commit by a 12-digit prefix.
+    gh.mount(Mock::given(method("GET")).and(path(format!("{r}/issues"))).respond_with(json_ok(json!([{
+        "number": 6, "title": "Errors after release", "body": format!("Reverting {} fixes it", &work[..12]),
+        "labels": [{"name": "incident"}], "created_at": "2024-03-03T00:00:00Z",
+        "updated_at": "2024-03-03T01:00:00Z", "closed_at": "2024-03-03T01:00:00Z"
+    }]))).with_priority(1));
+    gh.ingest_ok(&data, None, &[]);
+
+    // The PR joins its merge commit and its own commits in `commits`.
+    let joined = query(&data, "select p.number, c.author_name, c.is_merge from pull_requests p join commits c on p.merge_commit_sha = c.sha");
+    assert_eq!(
+        joined,
+        vec![json!({"number": 5, "author_name": "Bob", "is_merge": true})]
+    );
+    let prs = query(
+        &data,
+        "select commit_shas, first_commit_at, first_review_at from pull_requests",
+    );
+    assert_eq!(prs[0]["commit_shas"], json!([work]));
+    let authored = query(
+        &data,
+        &format!("select authored_at from commits where sha = '{work}'"),
+    );
+    assert_eq!(prs[0]["first_commit_at"], authored[0]["authored_at"]);
+    assert_eq!(prs[0]["first_review_at"], json!("2024-03-01T15:00:00Z"));
+    // The abbreviated sha was expanded against the ingested history.
+    let inc = query(&data, "select caused_by_sha, resolved_at from incidents");
+    assert_eq!(
+        inc,
+        vec![json!({"caused_by_sha": work, "resolved_at": "2024-03-03T01:00:00Z"})]
+    );
 }

@@ -147,9 +147,6 @@ impl Client {
         notice: &(dyn Fn(&str) + Sync),
     ) -> Result<T> {
         let endpoint = "POST /graphql".to_string();
-        let (_, text) = self
-            .send(&endpoint, "/graphql", Some(query), notice)
-            .await?;
         #[derive(serde::Deserialize)]
         struct Answer<T> {
             data: Option<T>,
@@ -159,9 +156,34 @@ impl Client {
         #[derive(serde::Deserialize)]
         struct GqlError {
             message: String,
+            #[serde(rename = "type")]
+            kind: Option<String>,
         }
-        let answer: Answer<T> = self.parse(&endpoint, &text)?;
-        if !answer.errors.is_empty() {
+        loop {
+            let (headers, text) = self
+                .send(&endpoint, "/graphql", Some(query), notice)
+                .await?;
+            let answer: Answer<T> = self.parse(&endpoint, &text)?;
+            if answer.errors.is_empty() {
+                return answer.data.ok_or_else(|| GithubError::Graphql {
+                    endpoint,
+                    message: "the answer has neither data nor errors".into(),
+                });
+            }
+            // GraphQL reports its primary limit as a 200 with a RATE_LIMITED error.
+            if answer
+                .errors
+                .iter()
+                .any(|e| e.kind.as_deref() == Some("RATE_LIMITED"))
+            {
+                let wait = reset_wait(&headers).unwrap_or(DEFAULT_RATE_WAIT);
+                notice(&format!(
+                    "rate limited on {endpoint} (RATE_LIMITED): waiting {}s for the limit to reset",
+                    wait.as_secs()
+                ));
+                tokio::time::sleep(wait).await;
+                continue;
+            }
             let message = answer
                 .errors
                 .iter()
@@ -173,10 +195,6 @@ impl Client {
                 message: self.redact(message),
             });
         }
-        answer.data.ok_or_else(|| GithubError::Graphql {
-            endpoint,
-            message: "the answer has neither data nor errors".into(),
-        })
     }
 
     fn parse<T: DeserializeOwned>(&self, endpoint: &str, text: &str) -> Result<T> {
@@ -329,17 +347,20 @@ pub(crate) fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option
         return Some(Duration::from_secs(secs.max(1)).min(MAX_RATE_WAIT));
     }
     if header(headers, "x-ratelimit-remaining") == Some("0") {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        let wait = header(headers, "x-ratelimit-reset")
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|reset| Duration::from_secs_f64((reset - now).max(0.0) + 1.0))
-            .unwrap_or(DEFAULT_RATE_WAIT);
-        return Some(wait.min(MAX_RATE_WAIT));
+        return Some(reset_wait(headers).unwrap_or(DEFAULT_RATE_WAIT));
     }
     (status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_RATE_WAIT)
+}
+
+/// The time until `x-ratelimit-reset` (epoch seconds), plus a second, capped.
+fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    header(headers, "x-ratelimit-reset")
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|reset| Duration::from_secs_f64((reset - now).max(0.0) + 1.0).min(MAX_RATE_WAIT))
 }
 
 /// The `rel="next"` URL of a `Link` header.
