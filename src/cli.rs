@@ -72,7 +72,7 @@ Examples:
   GITHUB_TOKEN=... flowmeter ingest github acme/api acme/web
   flowmeter ingest github acme/api --token-env ACME_GH_TOKEN
   flowmeter ingest github acme/api --api-url https://ghe.example.com/api/v3
-  flowmeter ingest github acme/api --workflow 'release*' --incident-label sev1 --incident-label outage
+  flowmeter ingest github acme/api --workflow 'release*' --incident-label outage
   flowmeter ingest github acme/api --resources pull_requests,deployments
 
 A second run fetches only what changed since the first (marks in the sync_state table).

@@ -119,6 +119,12 @@ impl Gh {
     }
 
     fn ingest_at(&self, data: &Path, api_url: &str, token: Option<&str>, args: &[&str]) -> Output {
+        self.command(data, api_url, token, args)
+            .output()
+            .expect("flowmeter runs")
+    }
+
+    fn command(&self, data: &Path, api_url: &str, token: Option<&str>, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowmeter"));
         cmd.arg("--data")
             .arg(data)
@@ -131,7 +137,7 @@ impl Gh {
         if let Some(t) = token {
             cmd.env("GITHUB_TOKEN", t);
         }
-        cmd.output().expect("flowmeter runs")
+        cmd
     }
 
     fn ingest_ok(&self, data: &Path, token: Option<&str>, args: &[&str]) -> String {
@@ -1130,5 +1136,72 @@ fn prs_and_incidents_join_the_git_history() {
     assert_eq!(
         inc,
         vec![json!({"caused_by_sha": work, "resolved_at": "2024-03-03T01:00:00Z"})]
+    );
+}
+
+#[test]
+fn a_killed_run_keeps_its_pages_and_the_next_resumes_without_duplicates() {
+    let gh = Gh::new();
+    mount_repo_history(&gh);
+    // Page 2 of the PR list takes long enough for the process to be killed
+    // while it waits.
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/demo/pulls"))
+            .and(query_param("page", "2"))
+            .respond_with(json_ok(json!([])).set_delay(Duration::from_secs(60)))
+            .with_priority(1),
+    );
+    let (_dir, data) = store_dir();
+    let mut child = gh
+        .command(&data, &gh.uri(), None, &["--resources", "pull_requests"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !gh.requests().iter().any(|r| {
+        r.url.path() == "/repos/octo/demo/pulls" && r.url.query().unwrap_or("").contains("page=2")
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "page 2 was never asked for"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Page 1 (PRs 3 and 2) was written before page 2 was asked for.
+    let kept = query(&data, "select number from pull_requests order by number");
+    assert_eq!(kept, vec![json!({"number": 2}), json!({"number": 3})]);
+    assert_eq!(
+        query(&data, "select count(*) as n from sync_state")[0]["n"],
+        json!(0)
+    );
+
+    gh.reset();
+    mount_repo_history(&gh);
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path("/repos/octo/demo"))
+            .respond_with(json_ok(json!({"default_branch": "main"}))),
+    );
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path("/rate_limit"))
+            .respond_with(ResponseTemplate::new(404)),
+    );
+    gh.ingest_ok(&data, None, &["--resources", "pull_requests"]);
+    let rows = query(
+        &data,
+        "select number, count(*) as n from pull_requests group by number order by number",
+    );
+    assert_eq!(
+        rows,
+        vec![
+            json!({"number": 1, "n": 1}),
+            json!({"number": 2, "n": 1}),
+            json!({"number": 3, "n": 1})
+        ]
     );
 }
