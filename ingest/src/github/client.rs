@@ -237,7 +237,7 @@ impl Client {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let failure = match self.once(path, body).await {
                 Ok((status, headers, text)) => {
-                    if let Some(wait) = rate_limit_wait(status, &headers) {
+                    if let Some(wait) = rate_limit_wait(status, &headers, &text) {
                         notice(&format!(
                             "rate limited on {endpoint} ({status}): waiting {}s for the limit to reset",
                             wait.as_secs()
@@ -338,8 +338,13 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Option<&'a str> {
 
 /// How long to wait when `status` and `headers` say we hit a rate limit:
 /// 403 or 429 with `retry-after`, or with `x-ratelimit-remaining: 0` (then
-/// until `x-ratelimit-reset`), or a bare 429.
-pub(crate) fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+/// until `x-ratelimit-reset`), or a bare 429, or a 403 whose message says
+/// "secondary rate limit" without either header (GitHub asks for a minute).
+pub(crate) fn rate_limit_wait(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &str,
+) -> Option<Duration> {
     if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
@@ -349,7 +354,10 @@ pub(crate) fn rate_limit_wait(status: StatusCode, headers: &HeaderMap) -> Option
     if header(headers, "x-ratelimit-remaining") == Some("0") {
         return Some(reset_wait(headers).unwrap_or(DEFAULT_RATE_WAIT));
     }
-    (status == StatusCode::TOO_MANY_REQUESTS).then_some(DEFAULT_RATE_WAIT)
+    let secondary = github_message(body)
+        .to_ascii_lowercase()
+        .contains("secondary rate limit");
+    (status == StatusCode::TOO_MANY_REQUESTS || secondary).then_some(DEFAULT_RATE_WAIT)
 }
 
 /// The time until `x-ratelimit-reset` (epoch seconds), plus a second, capped.
@@ -409,14 +417,21 @@ mod tests {
     #[test]
     fn rate_limit_detection() {
         let mut h = HeaderMap::new();
-        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h), None);
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, ""), None);
+        let forbidden = r#"{"message": "Resource not accessible by integration"}"#;
+        assert_eq!(rate_limit_wait(StatusCode::FORBIDDEN, &h, forbidden), None);
+        let secondary = r#"{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
         assert_eq!(
-            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h),
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, secondary),
+            Some(DEFAULT_RATE_WAIT)
+        );
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, ""),
             Some(DEFAULT_RATE_WAIT)
         );
         h.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(
-            rate_limit_wait(StatusCode::FORBIDDEN, &h),
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, ""),
             Some(Duration::from_secs(7))
         );
         let mut h = HeaderMap::new();
@@ -427,15 +442,15 @@ mod tests {
             .as_secs()
             + 2;
         h.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        let w = rate_limit_wait(StatusCode::FORBIDDEN, &h).unwrap();
+        let w = rate_limit_wait(StatusCode::FORBIDDEN, &h, "").unwrap();
         assert!(
             w >= Duration::from_secs(2) && w <= Duration::from_secs(4),
             "{w:?}"
         );
-        assert_eq!(rate_limit_wait(StatusCode::OK, &h), None);
+        assert_eq!(rate_limit_wait(StatusCode::OK, &h, ""), None);
         h.insert("x-ratelimit-reset", HeaderValue::from(reset + 100_000));
         assert_eq!(
-            rate_limit_wait(StatusCode::FORBIDDEN, &h),
+            rate_limit_wait(StatusCode::FORBIDDEN, &h, ""),
             Some(MAX_RATE_WAIT)
         );
     }

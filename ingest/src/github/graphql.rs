@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::model::{first_review, micros, PrRow, Time};
 
 /// The query: 100 PRs a page, each with up to 100 commits inline (a PR with
-/// more gets its commits from REST), 50 reviews and 50 labels.
+/// more gets its commits from REST), 100 reviews and 50 labels.
 pub(crate) const QUERY: &str = "query($owner: String!, $name: String!, $cursor: String) {
   repository(owner: $owner, name: $name) {
     pullRequests(states: MERGED, first: 100, after: $cursor, orderBy: {field: UPDATED_AT, direction: DESC}) {
@@ -17,7 +17,7 @@ pub(crate) const QUERY: &str = "query($owner: String!, $name: String!, $cursor: 
         baseRefName headRefName mergeCommit { oid }
         additions deletions changedFiles
         commits(first: 100) { totalCount nodes { commit { oid authoredDate } } }
-        reviews(first: 50) { nodes { author { login } submittedAt } }
+        reviews(first: 100) { nodes { author { login } submittedAt } }
         labels(first: 50) { nodes { name } }
       }
     }

@@ -7,6 +7,21 @@
 //! it wrote) and every table is compacted by key at the end of its resource,
 //! so a rerun never leaves duplicates. High-water marks in `sync_state` make a
 //! second run fetch only what changed.
+//!
+//! ```no_run
+//! use flowmeter_ingest::github::{ingest_github, GithubOptions, NoProgress, SecretString};
+//! use flowmeter_store::Store;
+//!
+//! let store = Store::open(".flowmeter")?;
+//! let guard = store.lock(None, |_| {})?;
+//! let opts = GithubOptions {
+//!     token: std::env::var("GITHUB_TOKEN").ok().map(SecretString::from),
+//!     ..GithubOptions::default()
+//! };
+//! let report = ingest_github(&guard, "rust-lang/cargo", &opts, &NoProgress)?;
+//! println!("{} merged PRs in {} requests", report.pull_requests, report.requests);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod client;
 mod error;
