@@ -281,7 +281,11 @@ fn run_github(global: &GlobalOpts, args: GithubArgs) -> Result<ExitCode> {
                     r.skipped_pull_requests,
                     r.requests,
                     r.elapsed.as_secs_f64()
-                ) + &if r.foreign_statuses > 0 {
+                ) + if r.releases_not_modified {
+                    "; releases unchanged (304 Not Modified)"
+                } else {
+                    ""
+                } + &if r.foreign_statuses > 0 {
                     format!(
                         "; {} deployment statuses named another deployment and were left out",
                         r.foreign_statuses

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path, path_regex, query_param, query_param_is_missing};
+use wiremock::matchers::{header, method, path, path_regex, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::common::*;
@@ -753,7 +753,7 @@ fn a_second_run_makes_fewer_requests_and_adds_no_duplicates() {
         ("workflow_runs", 1),
         ("incidents", 1),
         ("releases", 0),
-        ("sync_state", 4),
+        ("sync_state", 5),
     ] {
         let rows = query(&data, &format!("select count(*) as n from {table}"));
         assert_eq!(rows[0]["n"], json!(n), "{table}");
@@ -1203,5 +1203,61 @@ fn a_killed_run_keeps_its_pages_and_the_next_resumes_without_duplicates() {
             json!({"number": 2, "n": 1}),
             json!({"number": 3, "n": 1})
         ]
+    );
+}
+
+#[test]
+fn releases_are_asked_for_conditionally() {
+    let gh = Gh::new();
+    let r = "/repos/octo/demo/releases";
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(r))
+            .and(header("if-none-match", "\"rel-v1\""))
+            .respond_with(ResponseTemplate::new(304))
+            .with_priority(1),
+    );
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(r))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(data_file("releases.json"))
+                    .insert_header("etag", "\"rel-v1\""),
+            )
+            .with_priority(2),
+    );
+    let (_dir, data) = store_dir();
+    gh.ingest_ok(&data, None, &["--resources", "releases"]);
+    let state = query(
+        &data,
+        "select resource, etag, high_water_mark from sync_state",
+    );
+    // The mark is the newest release's creation time.
+    assert_eq!(
+        state,
+        vec![
+            json!({"resource": "releases", "etag": "\"rel-v1\"", "high_water_mark": "2013-02-27T19:35:32Z"})
+        ]
+    );
+    let stderr = gh.ingest_ok(&data, None, &["--resources", "releases"]);
+    assert!(
+        stderr.contains("releases unchanged (304 Not Modified)"),
+        "{stderr}"
+    );
+    let sent: Vec<Option<String>> = gh
+        .requests()
+        .iter()
+        .filter(|q| q.url.path() == r)
+        .map(|q| {
+            q.headers
+                .get("if-none-match")
+                .map(|v| v.to_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(sent, [None, Some("\"rel-v1\"".to_string())]);
+    assert_eq!(
+        query(&data, "select count(*) as n from releases")[0]["n"],
+        json!(1)
     );
 }

@@ -128,11 +128,38 @@ impl Client {
         notice: &(dyn Fn(&str) + Sync),
     ) -> Result<Page<T>> {
         let endpoint = format!("GET {path}");
-        let (headers, text) = self.send(&endpoint, path, None, notice).await?;
-        let body = self.parse(&endpoint, &text)?;
+        let (_, headers, text) = self.send(&endpoint, path, None, None, notice).await?;
+        self.page(&endpoint, &headers, &text)
+    }
+
+    /// A conditional GET: `None` when the server answers 304 Not Modified to
+    /// `If-None-Match: etag` (which costs no rate-limit quota); otherwise the
+    /// page and its `ETag`.
+    pub async fn get_if_changed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+        notice: &(dyn Fn(&str) + Sync),
+    ) -> Result<Option<(Page<T>, Option<String>)>> {
+        let endpoint = format!("GET {path}");
+        let (status, headers, text) = self.send(&endpoint, path, None, etag, notice).await?;
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let etag = header(&headers, "etag").map(str::to_owned);
+        Ok(Some((self.page(&endpoint, &headers, &text)?, etag)))
+    }
+
+    fn page<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        headers: &HeaderMap,
+        text: &str,
+    ) -> Result<Page<T>> {
+        let body = self.parse(endpoint, text)?;
         let next = match headers.get("link").and_then(|v| v.to_str().ok()) {
             Some(link) => match next_link(link) {
-                Some(url) => Some(self.relative(&endpoint, &url)?),
+                Some(url) => Some(self.relative(endpoint, &url)?),
                 None => None,
             },
             None => None,
@@ -160,8 +187,8 @@ impl Client {
             kind: Option<String>,
         }
         loop {
-            let (headers, text) = self
-                .send(&endpoint, "/graphql", Some(query), notice)
+            let (_, headers, text) = self
+                .send(&endpoint, "/graphql", Some(query), None, notice)
                 .await?;
             let answer: Answer<T> = self.parse(&endpoint, &text)?;
             if answer.errors.is_empty() {
@@ -230,12 +257,13 @@ impl Client {
         endpoint: &str,
         path: &str,
         body: Option<&serde_json::Value>,
+        if_none_match: Option<&str>,
         notice: &(dyn Fn(&str) + Sync),
-    ) -> Result<(HeaderMap, String)> {
+    ) -> Result<(StatusCode, HeaderMap, String)> {
         let mut retries = 0u32;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let failure = match self.once(path, body).await {
+            let failure = match self.once(path, body, if_none_match).await {
                 Ok((status, headers, text)) => {
                     if let Some(wait) = rate_limit_wait(status, &headers, &text) {
                         notice(&format!(
@@ -245,8 +273,8 @@ impl Client {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    if status.is_success() {
-                        return Ok((headers, text));
+                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                        return Ok((status, headers, text));
                     }
                     if !status.is_server_error() {
                         return Err(GithubError::Status {
@@ -282,6 +310,7 @@ impl Client {
         &self,
         path: &str,
         body: Option<&serde_json::Value>,
+        if_none_match: Option<&str>,
     ) -> std::result::Result<(StatusCode, HeaderMap, String), String> {
         let response = match body {
             None => {
@@ -290,6 +319,9 @@ impl Client {
                     ACCEPT,
                     HeaderValue::from_static("application/vnd.github+json"),
                 );
+                if let Some(v) = if_none_match.and_then(|e| HeaderValue::from_str(e).ok()) {
+                    headers.insert(http::header::IF_NONE_MATCH, v);
+                }
                 self.rest._get_with_headers(path, Some(headers)).await
             }
             Some(b) => self.graphql._post(path, Some(b)).await,

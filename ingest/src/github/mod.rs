@@ -168,6 +168,8 @@ pub struct GithubReport {
     /// Deployment statuses left out because their `deployment_url` names another deployment.
     pub foreign_statuses: u64,
     pub releases: u64,
+    /// The releases list answered 304 Not Modified to its stored ETag.
+    pub releases_not_modified: bool,
     pub tags_new: u64,
     pub workflows_matched: u64,
     pub workflow_runs: u64,
@@ -235,6 +237,7 @@ pub fn ingest_github(
             ..Default::default()
         },
         marks: HashMap::new(),
+        etags: HashMap::new(),
         now: chrono::Utc::now().timestamp_micros(),
     };
     let result = runtime.block_on(job.run());
@@ -256,6 +259,7 @@ struct Job<'a> {
     client: Option<Client>,
     report: GithubReport,
     marks: HashMap<String, i64>,
+    etags: HashMap<String, String>,
     now: i64,
 }
 
@@ -318,9 +322,18 @@ impl Job<'_> {
             .map_err(polars("sync_state"))?
             .physical()
             .clone();
-        for (r, m) in resources.iter().zip(hwm.iter()) {
+        let etags = state
+            .column("etag")
+            .map_err(polars("sync_state"))?
+            .str()
+            .map_err(polars("sync_state"))?
+            .clone();
+        for ((r, m), e) in resources.iter().zip(hwm.iter()).zip(etags.iter()) {
             if let (Some(r), Some(m)) = (r, m) {
                 self.marks.insert(r.to_string(), m);
+            }
+            if let (Some(r), Some(e)) = (r, e) {
+                self.etags.insert(r.to_string(), e.to_string());
             }
         }
 
@@ -370,9 +383,13 @@ impl Job<'_> {
     }
 
     fn set_mark(&mut self, resource: &str, mark: Option<i64>) -> Result<()> {
+        self.set_sync(resource, mark, None)
+    }
+
+    fn set_sync(&mut self, resource: &str, mark: Option<i64>, etag: Option<&str>) -> Result<()> {
         let Some(mark) = mark else { return Ok(()) };
         self.marks.insert(resource.to_string(), mark);
-        let df = sync_frame(self.repo, resource, mark, self.now)?;
+        let df = sync_frame(self.repo, resource, mark, etag, self.now)?;
         self.guard
             .upsert(&SYNC_STATE, Some(self.repo), df, &["resource"])?;
         Ok(())
@@ -581,12 +598,36 @@ impl Job<'_> {
 
     // ---- releases and tags (small: listed whole each run) ----
 
+    /// Releases are listed whole, but conditionally: when the list fit on one
+    /// page last time, its `ETag` is sent and a 304 (free of quota) ends it.
     async fn releases(&mut self) -> Result<u64> {
         let (o, n) = (self.owner, self.name);
-        let mut next = Some(format!("/repos/{o}/{n}/releases?per_page=100"));
+        let first = format!("/repos/{o}/{n}/releases?per_page=100");
+        let etag = self.etags.get("releases").cloned();
+        let repo = self.repo;
+        let progress = self.progress;
+        let notice = move |m: &str| progress.notice(repo, m);
+        let Some((mut page, new_etag)) = self
+            .client()
+            .get_if_changed::<Vec<Release>>(&first, etag.as_deref(), &notice)
+            .await
+            .map_err(gh)?
+        else {
+            self.report.releases_not_modified = true;
+            return Ok(0);
+        };
+        // An ETag covers one page: keep it only when the whole list fit on it.
+        let new_etag = new_etag.filter(|_| page.next.is_none());
         let mut written = 0u64;
-        while let Some(path) = next.take() {
-            let page = self.get::<Vec<Release>>(&path).await?;
+        let mut newest = None;
+        loop {
+            newest = newest.max(
+                page.body
+                    .iter()
+                    .filter_map(|r| r.created_at.as_ref())
+                    .map(micros)
+                    .max(),
+            );
             self.guard.append(
                 &RELEASES,
                 Some(self.repo),
@@ -594,11 +635,17 @@ impl Job<'_> {
             )?;
             written += page.body.len() as u64;
             self.fetched(Resource::Releases, page.body.len());
-            next = page.next;
+            let Some(next) = page.next.take() else { break };
+            page = self.get::<Vec<Release>>(&next).await?;
         }
         self.guard
             .compact(&RELEASES, Some(self.repo), &["release_id"])?;
         self.report.releases = written;
+        self.set_sync(
+            "releases",
+            Some(newest.unwrap_or(self.now)),
+            new_etag.as_deref(),
+        )?;
         Ok(written)
     }
 

@@ -502,12 +502,18 @@ pub(crate) fn incidents_frame(repo: &str, rows: &[IncidentRow]) -> Result<DataFr
     .map_err(polars_err("building incidents"))
 }
 
-pub(crate) fn sync_frame(repo: &str, resource: &str, mark: i64, now: i64) -> Result<DataFrame> {
+pub(crate) fn sync_frame(
+    repo: &str,
+    resource: &str,
+    mark: i64,
+    etag: Option<&str>,
+    now: i64,
+) -> Result<DataFrame> {
     df!(
         "repo" => [repo],
         "resource" => [resource],
         "high_water_mark" => [mark],
-        "etag" => [None::<&str>],
+        "etag" => [etag],
         "synced_at" => [now],
     )
     .map_err(polars_err("building sync_state"))
