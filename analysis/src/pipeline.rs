@@ -325,6 +325,16 @@ pub fn resolve_deployments(
             *unused.entry(d.environment.as_str()).or_default() += 1;
         }
     }
+    let orphans = inp
+        .deployments
+        .iter()
+        .filter(|d| d.repo.is_none() && !inp.graphs.values().any(|g| g.resolve(&d.sha).is_some()))
+        .count();
+    if orphans > 0 {
+        warnings.push(format!(
+            "{orphans} imported deployment rows have no repo and a sha no ingested repo has: they are not used"
+        ));
+    }
     for (env, n) in unused {
         warnings.push(format!(
             "{n} imported deployment rows for environment `{env}` are not used: give that [[environment]] a `file = \"...\"` source"
