@@ -1,11 +1,11 @@
 //! One module per subcommand.
 
 pub(crate) mod analyze;
+mod compare;
 pub(crate) mod explain;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod metrics;
-mod compare;
 mod risk;
 mod demo;
 mod sql;

@@ -6,5 +6,6 @@ mod demo;
 mod dora;
 mod failures;
 mod git_ingest;
+mod github;
 mod risk;
 mod sql;
