@@ -93,7 +93,16 @@ fn same_seed_gives_byte_identical_repos_and_logs() {
     );
     // ...and rerunning seed 7 over it replaces it with a byte-identical copy of
     // the shared seed-7 demo: repositories (packs, refs), logs, config, story.
-    run_demo(&a, "7");
+    let stdout = run_demo(&a, "7");
+    // The findings (from the analysis of the store) are the same, word for word.
+    let findings = |s: &str| -> String {
+        let from = s.find("Headline findings").expect("findings printed");
+        let to = s
+            .find("The report and the deck")
+            .expect("closing line printed");
+        s[from..to].to_string()
+    };
+    assert_eq!(findings(&stdout), findings(&DEMO.1));
     let (fa, fs) = (files(&a), files(&shared));
     for must in [
         "deployments.csv",
