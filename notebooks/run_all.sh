@@ -19,7 +19,6 @@ out="${2:-$(mktemp -d)}"
 mkdir -p "$out"
 py="${PYTHON:-python3}"
 export FLOWMETER_DATA="$data"
-export MPLBACKEND=Agg
 "$py" - "$here" "$out" <<'PY'
 import sys
 from pathlib import Path
