@@ -702,7 +702,8 @@ impl<'a> Sim<'a> {
         ]);
         self.out.incidents.push(Incident {
             opened_at: opened,
-            resolved_at: opened,
+            // Overwritten when the remedy lands; this stands if it would land after the story ends.
+            resolved_at: opened + 4 * 3600,
             title: format!(
                 "{symptom} in {} after deploy (suspect: {summary})",
                 self.svc.name

@@ -16,12 +16,13 @@ const REPOS: [&str; 3] = ["payments-api", "storefront", "inventory"];
 /// 2025-07-01T00:00:00Z, the switch to trunk-based delivery.
 const SWITCH: i64 = 1_751_328_000;
 
-/// One small demo (seed 7), generated once and shared by the story tests.
-static DEMO: LazyLock<(tempfile::TempDir, String)> = LazyLock::new(|| {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("acme");
+/// One small demo (seed 7), generated once per test run and shared by the story
+/// tests. It lives under cargo's target tmp dir (a static is never dropped, so a
+/// `TempDir` would leak); the next run replaces it.
+static DEMO: LazyLock<(PathBuf, String)> = LazyLock::new(|| {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-seed7");
     let stdout = run_demo(&out, "7");
-    (dir, stdout)
+    (out, stdout)
 });
 
 fn run_demo(out: &Path, seed: &str) -> String {
@@ -40,7 +41,7 @@ fn run_demo(out: &Path, seed: &str) -> String {
 }
 
 fn demo_dir() -> PathBuf {
-    DEMO.0.path().join("acme")
+    DEMO.0.clone()
 }
 
 fn open(out: &Path, name: &str) -> Repository {
