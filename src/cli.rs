@@ -49,6 +49,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run a SQL query over every table.
     Sql(SqlArgs),
+    /// Write the monthly report or the leadership deck (HTML, Markdown, PNG, JSON).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,4 +125,61 @@ pub struct OutputOpts {
     /// Write to FILE instead of stdout ('-' is stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub kind: ReportKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// The monthly report: report.html (self-contained), report.md with PNG charts, summary.json.
+    #[command(after_help = REPORT_MONTHLY_EXAMPLES)]
+    Monthly(ReportMonthlyArgs),
+    /// The leadership deck: deck.html (arrow keys, printable to PDF) and one 1920x1080 PNG per slide.
+    #[command(after_help = REPORT_DECK_EXAMPLES)]
+    Deck(ReportDeckArgs),
+}
+
+const REPORT_MONTHLY_EXAMPLES: &str = "\
+Examples:
+  flowmeter report monthly --month 2026-10 --out reports/2026-10
+  flowmeter report monthly --month 2026-10 --out /tmp/r --env prod
+  xdg-open reports/2026-10/report.html";
+
+const REPORT_DECK_EXAMPLES: &str = "\
+Examples:
+  flowmeter report deck --out deck/
+  flowmeter report deck --out deck/ --since 2026-01-01 --until 2026-06-30
+  chromium deck/deck.html        # arrow keys move between slides; print to PDF for a handout";
+
+#[derive(Debug, Args)]
+pub struct ReportMonthlyArgs {
+    /// The month to report on, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The production environment the DORA metrics are about.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportDeckArgs {
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First day covered, YYYY-MM-DD (default: the first deployment).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last day covered, YYYY-MM-DD (default: the last deployment).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// The production environment the DORA metrics are about.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
 }

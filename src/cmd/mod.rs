@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod ingest;
+mod report;
 mod sql;
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.global, args),
         Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Report(args) => report::run(&cli.global, args),
     }
 }
 

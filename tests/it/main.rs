@@ -4,4 +4,5 @@
 mod common;
 mod failures;
 mod git_ingest;
+mod report;
 mod sql;
