@@ -336,7 +336,7 @@ impl Sizes {
     pub fn of<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Sizes {
         let (w, h) = area.dim_in_pixel();
         Sizes {
-            s: (h as f64 / 900.0).min(w as f64 / 1600.0).max(0.3),
+            s: (h as f64 / 900.0).min(w as f64 / 1200.0).max(0.3),
         }
     }
     fn px(self, x: f64) -> u32 {
@@ -481,6 +481,8 @@ where
         .y_desc("deployments per week")
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let bar = oi::SKY_BLUE;
     chart
@@ -547,9 +549,12 @@ where
         .x_labels(label_count(n, 6))
         .x_label_formatter(&|x| index_label(&labels, *x))
         .x_desc("month (UTC) and changes deployed")
+        .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!("lead time ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     // The band: p25–p75 over the months that have both.
     let band: Vec<(f64, f64, f64)> = c
@@ -581,11 +586,11 @@ where
     let r = sz.px(7.0);
     for (name, color, pick) in [
         (
-            "median",
-            oi::BLUE,
-            (|m: &LeadTimeMonth| m.median_hours) as fn(&LeadTimeMonth) -> Option<f64>,
+            "p90",
+            oi::VERMILLION,
+            (|m: &LeadTimeMonth| m.p90_hours) as fn(&LeadTimeMonth) -> Option<f64>,
         ),
-        ("p90", oi::VERMILLION, |m: &LeadTimeMonth| m.p90_hours),
+        ("median", oi::BLUE, |m: &LeadTimeMonth| m.median_hours),
     ] {
         let pts: Vec<(f64, f64)> = c
             .months
@@ -612,6 +617,8 @@ fn lead_time_histogram<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    // Bins are log-spaced (each one doubles), so equal-width bars on an index
+    // axis are a log scale; the ticks name the bin edges.
     let bins: Vec<&HistogramBin> = c
         .bins
         .iter()
@@ -621,11 +628,10 @@ where
         return no_data(area, title, "no lead times");
     }
     let sz = Sizes::of(area);
-    let lo = bins
-        .iter()
-        .map(|b| b.lo_hours)
-        .fold(f64::INFINITY, f64::min);
-    let hi = bins.iter().map(|b| b.hi_hours).fold(0.0, f64::max);
+    let n = bins.len();
+    let mut edges: Vec<f64> = bins.iter().map(|b| b.lo_hours).collect();
+    edges.push(bins[n - 1].hi_hours);
+    let edge_labels: Vec<String> = edges.iter().map(|e| fmt_hours_tick(*e)).collect();
     let max = bins.iter().map(|b| b.count).max().unwrap_or(0) as f64;
     let ymax = nice_ceiling((max * 1.15).max(1.0));
     let mut chart = ChartBuilder::on(area)
@@ -633,48 +639,50 @@ where
         .margin(sz.px(24.0))
         .x_label_area_size(sz.px(80.0))
         .y_label_area_size(sz.px(100.0))
-        .build_cartesian_2d((lo..hi).log_scale(), 0f64..ymax)?;
+        .build_cartesian_2d(0f64..n as f64, 0f64..ymax)?;
     let xdesc = if c.excluded_negative > 0 {
         format!(
-            "lead time, log scale ({} negative spans excluded as clock skew)",
+            "lead time, log scale ({} negative span(s) excluded as clock skew)",
             c.excluded_negative
         )
     } else {
-        "lead time (log scale)".to_string()
+        "lead time (log scale: each bin is twice as wide as the one before)".to_string()
     };
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(10)
-        .x_label_formatter(&|x| fmt_hours_tick(*x))
+        .x_labels(label_count(n + 1, 14))
+        .x_label_formatter(&|x| index_label(&edge_labels, *x))
         .y_label_formatter(&|y| count_label(*y))
         .x_desc(xdesc)
         .y_desc("changes")
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let fill = oi::SKY_BLUE;
     chart
-        .draw_series(bins.iter().map(|b| {
-            Rectangle::new(
-                [(b.lo_hours, 0.0), (b.hi_hours, b.count as f64)],
-                fill.filled(),
-            )
+        .draw_series(bins.iter().enumerate().map(|(i, b)| {
+            let x = i as f64;
+            Rectangle::new([(x + 0.03, 0.0), (x + 0.97, b.count as f64)], fill.filled())
         }))?
         .label("changes per bin")
         .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill.filled()));
-    chart.draw_series(bins.iter().map(|b| {
-        Rectangle::new(
-            [(b.lo_hours, 0.0), (b.hi_hours, b.count as f64)],
-            WHITE.stroke_width(1),
-        )
-    }))?;
     if let Some(m) = c.median_hours.filter(|m| *m > 0.0) {
+        // Position within its bin on the log scale.
+        let x = bins
+            .iter()
+            .position(|b| m >= b.lo_hours && m < b.hi_hours)
+            .map(|i| {
+                i as f64 + (m / bins[i].lo_hours).ln() / (bins[i].hi_hours / bins[i].lo_hours).ln()
+            })
+            .unwrap_or(if m < edges[0] { 0.0 } else { n as f64 });
         let color = oi::VERMILLION;
         let width = sz.px(4.0);
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![(m, 0.0), (m, ymax)],
+                vec![(x, 0.0), (x, ymax)],
                 color.stroke_width(width),
             )))?
             .label(format!("median {}", crate::style::fmt_hours(m)))
@@ -725,7 +733,8 @@ where
         .y_desc(format!("{} per deployment", c.unit))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let r = sz.px(8.0) as i32;
     let ok_n = c.points.iter().filter(|p| !p.failed).count();
@@ -818,7 +827,8 @@ where
         .y_desc(ydesc)
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
-        .light_line_style(WHITE.mix(0.0))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let color = oi::BLUE;
     let width = sz.px(4.0);
@@ -891,7 +901,8 @@ where
         .y_desc(format!("time to recover ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     for (i, line) in c.reference_lines.iter().enumerate() {
         let y = line.hours / unit.divisor;
@@ -937,9 +948,18 @@ where
     }
     let sz = Sizes::of(area);
     let n = c.buckets.len();
-    let labels: Vec<String> = c.buckets.iter().map(|b| b.label.clone()).collect();
+    let labels: Vec<String> = c
+        .buckets
+        .iter()
+        .map(|b| format!("{} (n={})", b.label, b.deployments))
+        .collect();
     let max = c.buckets.iter().map(|b| b.hi).fold(0.0, f64::max);
-    let ymax = nice_ceiling((max * 1.15).max(0.1)).min(1.0);
+    // Headroom above the whiskers for the labels; ticks stop at 100%.
+    let ymax = if max * 1.15 > 1.0 {
+        1.12
+    } else {
+        nice_ceiling((max * 1.15).max(0.1))
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -951,11 +971,19 @@ where
         .disable_x_mesh()
         .x_labels(n)
         .x_label_formatter(&|x| index_label(&labels, *x))
-        .y_label_formatter(&|y| fmt_pct(*y))
+        .y_label_formatter(&|y| {
+            if *y > 1.0 + 1e-9 {
+                String::new()
+            } else {
+                fmt_pct(*y)
+            }
+        })
         .x_desc(c.dimension.clone())
         .y_desc(format!("failure rate, {}", c.interval))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let fill = oi::SKY_BLUE;
     chart
@@ -969,14 +997,8 @@ where
     let w = sz.px(3.0);
     chart
         .draw_series(c.buckets.iter().enumerate().map(|(i, b)| {
-            ErrorBar::new_vertical(
-                i as f64,
-                b.lo,
-                b.rate,
-                b.hi,
-                whisker.stroke_width(w),
-                sz.px(24.0),
-            )
+            let x = i as f64;
+            PathElement::new(vec![(x, b.lo), (x, b.hi)], whisker.stroke_width(w))
         }))?
         .label(c.interval.clone())
         .legend(move |(x, y)| {
@@ -985,10 +1007,19 @@ where
                 whisker.stroke_width(w),
             )
         });
+    for (i, b) in c.buckets.iter().enumerate() {
+        let x = i as f64;
+        for y in [b.lo, b.hi] {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x - 0.08, y), (x + 0.08, y)],
+                whisker.stroke_width(w),
+            )))?;
+        }
+    }
     chart.draw_series(c.buckets.iter().enumerate().map(|(i, b)| {
         Text::new(
-            format!("{}/{}", b.failed, b.deployments),
-            (i as f64, b.hi.min(ymax)),
+            format!("{} of {} failed", b.failed, b.deployments),
+            (i as f64, b.hi),
             sz.tick().pos(Pos::new(HPos::Center, VPos::Bottom)),
         )
     }))?;
@@ -1050,6 +1081,8 @@ where
         ))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     for (s, stage) in c.stages.iter().enumerate() {
         let color = series_color(s);
@@ -1116,7 +1149,8 @@ where
         .y_desc("changes in the earlier environment only")
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let width = sz.px(4.0);
     for (i, pair) in c.pairs.iter().enumerate() {
@@ -1153,10 +1187,10 @@ where
     let top = sz.px(110.0) as i32;
     let rows = c.rows.len() as i32 + 1;
     let row_h = ((h - top - m) / rows).min(sz.px(140.0) as i32);
-    // Columns: metric 28%, value 20%, four tiers share the rest.
+    // Columns: metric 25%, value 25%, four tiers share the rest.
     let col_metric = m;
-    let col_value = m + (w - 2 * m) * 28 / 100;
-    let col_tiers = m + (w - 2 * m) * 48 / 100;
+    let col_value = m + (w - 2 * m) * 25 / 100;
+    let col_tiers = m + (w - 2 * m) * 50 / 100;
     let tier_w = (w - m - col_tiers) / 4;
     let header = sz.label_bold();
     let mid = |y: i32| y + row_h / 2;
@@ -1265,6 +1299,8 @@ where
         .y_desc(format!("lead time ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25))
         .draw()?;
     let fill = oi::SKY_BLUE;
     chart

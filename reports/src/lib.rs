@@ -27,6 +27,8 @@ mod error;
 mod monthly;
 mod render;
 mod style;
+#[cfg(test)]
+mod tests;
 
 pub use charts::{
     BatchBucket, BatchPoint, BatchSizes, ChangeFailRate, Chart, DeploysPerWeek, Drift, DriftPoint,

@@ -193,7 +193,6 @@ impl MonthlyReport {
                 continue;
             };
             let Some(now) = h.this_month else { continue };
-            let name = h.metric.to_lowercase();
             let mut text = match h.previous_month {
                 Some(prev) if prev == now => format!(
                     "{} was unchanged at {} ({}).",
@@ -247,14 +246,10 @@ impl MonthlyReport {
                 );
             }
             if let Some(tier) = h.tier {
-                let _ = write!(text, " The {name} is in the {} tier.", tier.name());
+                let _ = write!(text, " It is in the DORA {} tier.", tier.name());
             }
             if h.low_confidence {
-                let _ = write!(
-                    text,
-                    " Treat it with caution: it rests on only {} deployments.",
-                    h.n
-                );
+                text.push_str(" Treat it with caution: fewer than 10 deployments this month.");
             }
             let _ = write!(text, " (Figure {fig})");
             out.push(Sentence {
