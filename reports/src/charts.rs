@@ -355,11 +355,6 @@ impl Sizes {
             .into_font()
             .color(&BLACK)
     }
-    pub fn tick_bold(self) -> TextStyle<'static> {
-        (FONT, 23.0 * self.s, FontStyle::Bold)
-            .into_font()
-            .color(&BLACK)
-    }
     pub fn tick(self) -> TextStyle<'static> {
         (FONT, 23.0 * self.s).into_font().color(&BLACK)
     }
@@ -723,6 +718,7 @@ where
         .margin(sz.px(24.0))
         .x_label_area_size(sz.px(80.0))
         .y_label_area_size(sz.px(100.0))
+        .margin_right(sz.px(80.0))
         .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..ymax)?;
     chart
         .configure_mesh()
@@ -887,6 +883,7 @@ where
         .margin(sz.px(24.0))
         .x_label_area_size(sz.px(80.0))
         .y_label_area_size(sz.px(110.0))
+        .margin_right(sz.px(80.0))
         .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..ymax)?;
     let xdesc = if open > 0 {
         format!("deployed at (UTC); {open} not yet recovered, not drawn")
@@ -898,6 +895,7 @@ where
         .x_labels(6)
         .x_label_formatter(&|x| date_of_days(*x))
         .x_desc(xdesc)
+        .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!("time to recover ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
@@ -1075,6 +1073,7 @@ where
         .x_labels(label_count(n, 8))
         .x_label_formatter(&|x| index_label(&labels, *x))
         .x_desc("period and changes")
+        .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!(
             "{} time in stage ({}), stacked",
             c.statistic, unit.name
@@ -1139,6 +1138,7 @@ where
         .margin(sz.px(24.0))
         .x_label_area_size(sz.px(80.0))
         .y_label_area_size(sz.px(100.0))
+        .margin_right(sz.px(80.0))
         .build_cartesian_2d(x0..(x1 + 1.0).max(x0 + 1.0), 0f64..ymax)?;
     chart
         .configure_mesh()
@@ -1187,13 +1187,32 @@ where
     let top = sz.px(110.0) as i32;
     let rows = c.rows.len() as i32 + 1;
     let row_h = ((h - top - m) / rows).min(sz.px(140.0) as i32);
-    // Columns: metric 25%, value 25%, four tiers share the rest.
+    // Columns: metric 26%, value 22%, four tiers share the rest.
     let col_metric = m;
-    let col_value = m + (w - 2 * m) * 25 / 100;
-    let col_tiers = m + (w - 2 * m) * 50 / 100;
+    let col_value = m + (w - 2 * m) * 26 / 100;
+    let col_tiers = m + (w - 2 * m) * 48 / 100;
     let tier_w = (w - m - col_tiers) / 4;
     let header = sz.label_bold();
     let mid = |y: i32| y + row_h / 2;
+    // Long names and values shrink to their column instead of overlapping, one
+    // size per column so the rows stay alike.
+    let gap = sz.px(16.0) as f64;
+    let metric_px = c
+        .rows
+        .iter()
+        .map(|r| {
+            fit(
+                28.0 * sz.s,
+                (col_value - col_metric) as f64 - gap,
+                &r.metric,
+            )
+        })
+        .fold(f64::INFINITY, f64::min);
+    let value_px = c
+        .rows
+        .iter()
+        .map(|r| fit(28.0 * sz.s, (col_tiers - col_value) as f64 - gap, &r.value))
+        .fold(f64::INFINITY, f64::min);
     let left = Pos::new(HPos::Left, VPos::Center);
     let center = Pos::new(HPos::Center, VPos::Center);
     area.draw(&Text::new(
@@ -1219,12 +1238,15 @@ where
         area.draw(&Text::new(
             row.metric.clone(),
             (col_metric, mid(y)),
-            sz.label().pos(left),
+            (FONT, metric_px).into_font().color(&BLACK).pos(left),
         ))?;
         area.draw(&Text::new(
             row.value.clone(),
             (col_value, mid(y)),
-            sz.label_bold().pos(left),
+            (FONT, value_px, FontStyle::Bold)
+                .into_font()
+                .color(&BLACK)
+                .pos(left),
         ))?;
         for (i, t) in Tier::ALL.iter().enumerate() {
             let x = col_tiers + tier_w * i as i32;
@@ -1237,11 +1259,13 @@ where
                 ))?;
             }
             let text = row.thresholds.get(i).cloned().unwrap_or_default();
-            let text = if hit { format!("● {text}") } else { text };
+            // The reached tier is marked by a filled cell and bold text, so
+            // colour is never the only cue.
+            let text_px = fit(21.0 * sz.s, (tier_w - 2 * pad) as f64, &text);
             let style = if hit {
-                sz.tick_bold()
+                (FONT, text_px, FontStyle::Bold).into_font().color(&BLACK)
             } else {
-                sz.tick().color(&GREY)
+                (FONT, text_px).into_font().color(&GREY)
             };
             area.draw(&Text::new(
                 text,
@@ -1251,6 +1275,13 @@ where
         }
     }
     Ok(())
+}
+
+/// The font size, at most `size`, at which `text` fits in `width` pixels
+/// (DejaVu Sans averages under 0.6 em per character; bold a little more).
+fn fit(size: f64, width: f64, text: &str) -> f64 {
+    let n = text.chars().count().max(1) as f64;
+    size.min(width / (0.6 * n)).max(8.0)
 }
 
 fn whatif_lead_time<DB: DrawingBackend>(
@@ -1296,6 +1327,7 @@ where
         .x_labels(n)
         .x_label_formatter(&|x| index_label(&labels, *x))
         .x_desc("release policy (deployments per month)")
+        .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!("lead time ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())

@@ -288,7 +288,7 @@ impl Deck {
                 .iter()
                 .map(|p| {
                     format!(
-                        "{}: {} releases/month, batch {} , predicted failures {} ({}–{})",
+                        "{}: {} releases/month, median batch {} changes, predicted failures {} ({}–{})",
                         p.name,
                         trim(p.deployments_per_month),
                         trim(p.batch_median),
@@ -447,16 +447,13 @@ where
     let text_w = if s.chart.is_some() { 620 } else { w - 160 };
     let chars = (text_w as f64 / 17.0) as usize;
     let mut y = 210;
-    let big = (
-        FONT,
-        if s.chart.is_some() { 110.0 } else { 130.0 },
-        FontStyle::Bold,
-    )
-        .into_font()
-        .color(&oi::BLUE);
-    for line in wrap(&s.big, if s.chart.is_some() { 9 } else { 24 }) {
+    // The big number fits its column on one line: the font shrinks with length.
+    let len = s.big.chars().count().max(1) as f64;
+    let size = (text_w as f64 / (0.7 * len)).clamp(48.0, 130.0);
+    let big = (FONT, size, FontStyle::Bold).into_font().color(&oi::BLUE);
+    for line in wrap(&s.big, ((text_w as f64 / (0.7 * size)) as usize).max(4)) {
         area.draw(&Text::new(line, (80, y), big.clone()))?;
-        y += if s.chart.is_some() { 120 } else { 140 };
+        y += (size * 1.1) as i32;
     }
     let cap = (FONT, 34.0).into_font().color(&BLACK);
     for line in wrap(&s.big_caption, (text_w as f64 / 20.0) as usize) {

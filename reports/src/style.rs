@@ -163,13 +163,14 @@ impl TimeUnit {
     }
 }
 
-/// A round upper bound at least `x` (1, 2, 2.5, 5 × 10^k), so axes end on a tick.
+/// A round upper bound at least `x` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k),
+/// so axes end near the data and on a tick.
 pub(crate) fn nice_ceiling(x: f64) -> f64 {
     if x <= 0.0 || !x.is_finite() {
         return 1.0;
     }
     let p = 10f64.powf(x.log10().floor());
-    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+    for m in [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0] {
         if m * p >= x {
             return m * p;
         }
@@ -194,7 +195,8 @@ mod tests {
 
     #[test]
     fn axes_end_on_round_numbers() {
-        assert_eq!(nice_ceiling(7.3), 10.0);
+        assert_eq!(nice_ceiling(7.3), 8.0);
+        assert_eq!(nice_ceiling(13.4), 15.0);
         assert_eq!(nice_ceiling(1.7), 2.0);
         assert_eq!(nice_ceiling(0.21), 0.25);
         assert_eq!(nice_ceiling(0.0), 1.0);

@@ -520,3 +520,17 @@ fn markdown_escaping_neutralises_html_and_markdown() {
         "a\\|b \\*c\\* \\[x\\]\\(y\\)"
     );
 }
+
+/// Writes every synthetic chart and the full deck to `$FLOWMETER_CHARTS_OUT`
+/// for looking at by hand: `FLOWMETER_CHARTS_OUT=/tmp/charts cargo test -p
+/// flowmeter-reports -p flowmeter --lib -- --ignored write_gallery`.
+#[test]
+#[ignore]
+fn write_gallery() {
+    let dir = std::path::PathBuf::from(std::env::var("FLOWMETER_CHARTS_OUT").unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    for c in all_charts() {
+        write_png(&c, &dir.join(format!("{}.png", c.slug())), PNG_SIZE).unwrap();
+    }
+    write_deck(&deck(Some(whatif())), &dir).unwrap();
+}

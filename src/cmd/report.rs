@@ -558,7 +558,7 @@ pub(crate) mod adapter {
                 rows: vec![
                     rep::ScoreRow {
                         metric: "Deployment frequency".into(),
-                        value: format!("{:.1} deploy days/week", s.deploy_days_per_week),
+                        value: format!("{:.1} days/week", s.deploy_days_per_week),
                         tier: Some(tiers::frequency(s.deploy_days_per_week, s.deployments)),
                         thresholds: tiers::FREQUENCY_TEXT.map(String::from).to_vec(),
                     },
