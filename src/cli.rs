@@ -49,6 +49,24 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run a SQL query over every table.
     Sql(SqlArgs),
+    /// Write a commented flowmeter.toml guessed from branch and tag names.
+    #[command(after_help = crate::cmd::init::EXAMPLES)]
+    Init(crate::cmd::init::InitArgs),
+    /// Rebuild the derived tables (deployments, commits shipped, changes, stats).
+    #[command(after_help = crate::cmd::analyze::EXAMPLES)]
+    Analyze(crate::cmd::analyze::AnalyzeArgs),
+    /// DORA metrics per period, with tiers and the definitions used.
+    #[command(after_help = crate::cmd::metrics::EXAMPLES)]
+    Metrics(crate::cmd::metrics::MetricsArgs),
+    /// The audit trail behind one deployment or one commit.
+    #[command(after_help = crate::cmd::explain::EXAMPLES)]
+    Explain(crate::cmd::explain::ExplainArgs),
+    /// Failure rate by batch size, with a logistic fit: are big releases riskier?
+    Risk(RiskArgs),
+    /// Replay history under other release cadences: lead time, batch size, predicted failures.
+    Whatif(WhatIfArgs),
+    /// Compare delivery metrics before and after a date (e.g. a process change).
+    Compare(CompareArgs),
     /// Write the monthly report or the leadership deck (HTML, Markdown, PNG, JSON).
     Report(ReportArgs),
 }
@@ -64,6 +82,12 @@ pub enum IngestSource {
     /// Commits, branches and tags of local git repositories (work trees or bare).
     #[command(after_help = GIT_EXAMPLES)]
     Git(GitArgs),
+    /// A deployment log (CSV or JSON): deployed_at, environment, sha[, status, repo, deployment_id, ref].
+    #[command(after_help = crate::cmd::ingest::DEPLOYMENTS_EXAMPLES)]
+    Deployments(crate::cmd::ingest::FileArgs),
+    /// An incident log (CSV or JSON): incident_id, opened_at[, resolved_at, title, severity, repo, caused_by_sha, deployment_id].
+    #[command(after_help = crate::cmd::ingest::INCIDENTS_EXAMPLES)]
+    Incidents(crate::cmd::ingest::FileArgs),
 }
 
 const GIT_EXAMPLES: &str = "\
@@ -182,4 +206,94 @@ pub struct ReportDeckArgs {
     /// The production environment the DORA metrics are about.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
+}
+
+const RISK_EXAMPLES: &str = "\
+Examples:
+  flowmeter risk                                # production deployments
+  flowmeter risk --env prod --format markdown
+  flowmeter risk --format json > risk.json     # buckets, fits, warnings
+
+Reads `deployment_stats` (run `flowmeter analyze` first). Production is the
+environment named by --env (default `production`).";
+
+#[derive(Debug, Args)]
+#[command(after_help = RISK_EXAMPLES)]
+pub struct RiskArgs {
+    /// The production environment (its deployments are analysed).
+    #[arg(long, value_name = "NAME", default_value = "production")]
+    pub env: String,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+const WHATIF_EXAMPLES: &str = "\
+Examples:
+  flowmeter whatif                                    # every cadence, 30m pipeline
+  flowmeter whatif --cadence on-merge,weekly,biweekly --pipeline-delay 45m
+  flowmeter whatif --mainline-env develop --format json
+
+Trains leave at 12:00 UTC: daily on weekdays, weekly on Tuesdays, biweekly every
+other weekly train, monthly every fourth weekly train; on-merge runs the
+pipeline back to back. The policies are nested, so they compare fairly.";
+
+#[derive(Debug, Args)]
+#[command(after_help = WHATIF_EXAMPLES)]
+pub struct WhatIfArgs {
+    /// Release policies to replay.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LIST",
+        default_value = "on-merge,daily,weekly,biweekly,monthly"
+    )]
+    pub cadence: Vec<String>,
+    /// How long the pipeline takes from merge to production (90s, 30m, 2h, 1d).
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub pipeline_delay: String,
+    /// The production environment.
+    #[arg(long, value_name = "NAME", default_value = "production")]
+    pub env: String,
+    /// The environment whose arrivals are replayed (default: the one with the
+    /// earliest deployments; the default branch's commits when that is production).
+    #[arg(long, value_name = "NAME")]
+    pub mainline_env: Option<String>,
+    /// Coefficient draws for the uncertainty of predicted failures.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub draws: usize,
+    /// Random seed of the draws (same seed, same intervals).
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+const COMPARE_EXAMPLES: &str = "\
+Examples:
+  flowmeter compare --before 2024-01-01..2024-06-30 --after 2024-07-01..2024-12-31
+  flowmeter compare --before 2024-01-01..2024-03-31 --after 2024-04-01..2024-06-30 --format markdown
+  flowmeter compare --before 2023-01-01..2023-12-31 --after 2024-01-01..2024-12-31 --seed 7
+
+Ranges are FROM..TO in UTC dates, both days included.";
+
+#[derive(Debug, Args)]
+#[command(after_help = COMPARE_EXAMPLES)]
+pub struct CompareArgs {
+    /// The first period, FROM..TO (e.g. 2024-01-01..2024-06-30).
+    #[arg(long, value_name = "RANGE")]
+    pub before: String,
+    /// The second period, FROM..TO.
+    #[arg(long, value_name = "RANGE")]
+    pub after: String,
+    /// The production environment.
+    #[arg(long, value_name = "NAME", default_value = "production")]
+    pub env: String,
+    /// Bootstrap resamples.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub resamples: usize,
+    /// Bootstrap seed (same seed, same intervals).
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub out: OutputOpts,
 }

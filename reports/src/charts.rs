@@ -220,10 +220,12 @@ pub struct WhatIfPolicy {
     pub deployments_per_month: f64,
     pub lead_median_hours: f64,
     pub lead_p90_hours: f64,
-    pub batch_median: f64,
-    pub predicted_failures: f64,
-    pub predicted_failures_lo: f64,
-    pub predicted_failures_hi: f64,
+    pub batch_median: Option<f64>,
+    /// Expected failed deployments under the risk model, with its 95% interval;
+    /// `None` without a fitted model.
+    pub predicted_failures: Option<f64>,
+    pub predicted_failures_lo: Option<f64>,
+    pub predicted_failures_hi: Option<f64>,
 }
 
 /// Any chart flowmeter draws.

@@ -287,14 +287,22 @@ impl Deck {
                 .policies
                 .iter()
                 .map(|p| {
+                    let opt = |v: Option<f64>| v.map(trim).unwrap_or_else(|| "–".into());
+                    let failures = match p.predicted_failures {
+                        Some(f) => format!(
+                            "predicted failures {} ({}–{})",
+                            trim(f),
+                            opt(p.predicted_failures_lo),
+                            opt(p.predicted_failures_hi)
+                        ),
+                        None => "no failure prediction (no risk model)".to_string(),
+                    };
                     format!(
-                        "{}: {} releases/month, median batch {} changes, predicted failures {} ({}–{})",
+                        "{}: {} releases/month, median batch {} changes, {}",
                         p.name,
                         trim(p.deployments_per_month),
-                        trim(p.batch_median),
-                        trim(p.predicted_failures),
-                        trim(p.predicted_failures_lo),
-                        trim(p.predicted_failures_hi)
+                        opt(p.batch_median),
+                        failures
                     )
                 })
                 .collect();

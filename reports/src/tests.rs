@@ -115,10 +115,10 @@ pub(crate) fn whatif() -> WhatIfLeadTime {
         deployments_per_month: dpm,
         lead_median_hours: med,
         lead_p90_hours: p90,
-        batch_median: 30.0 / dpm,
-        predicted_failures: fail,
-        predicted_failures_lo: fail * 0.6,
-        predicted_failures_hi: fail * 1.5,
+        batch_median: Some(30.0 / dpm),
+        predicted_failures: Some(fail),
+        predicted_failures_lo: Some(fail * 0.6),
+        predicted_failures_hi: Some(fail * 1.5),
     };
     WhatIfLeadTime {
         policies: vec![

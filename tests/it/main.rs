@@ -2,7 +2,9 @@
 //! is linked once.
 
 mod common;
+mod dora;
 mod failures;
 mod git_ingest;
 mod report;
+mod risk;
 mod sql;

@@ -197,6 +197,9 @@ fn build_store(data: &Path) {
                 deps.iter().map(|d| d.id == "d2").collect::<Vec<_>>(),
             ),
             Column::new("is_rollback".into(), vec![false; n]),
+            Column::new("is_hotfix".into(), vec![false; n]),
+            Column::new("is_baseline".into(), vec![false; n]),
+            Column::new("baseline_commits".into(), vec![0i64; n]),
         ],
     )
     .unwrap();
@@ -251,7 +254,10 @@ fn build_store(data: &Path) {
             ),
             Column::new(
                 "lead_time_s".into(),
-                ch.iter().map(|c| c.3 * 3600).collect::<Vec<_>>(),
+                // The analysis stores a negative span as null with anomaly `clock_skew`.
+                ch.iter()
+                    .map(|c| (c.3 >= 0).then_some(c.3 * 3600))
+                    .collect::<Vec<_>>(),
             ),
             Column::new(
                 "is_baseline".into(),
@@ -260,9 +266,10 @@ fn build_store(data: &Path) {
             Column::new(
                 "anomaly".into(),
                 ch.iter()
-                    .map(|c| (c.3 < 0).then_some("negative_lead_time"))
+                    .map(|c| (c.3 < 0).then_some("clock_skew"))
                     .collect::<Vec<_>>(),
             ),
+            Column::new("is_merge".into(), vec![false; m]),
         ],
     )
     .unwrap();
@@ -340,6 +347,12 @@ fn build_store(data: &Path) {
     guard.replace(&CHANGES, None, changes).unwrap();
     guard.replace(&COMMITS, Some(REPO), commits).unwrap();
     guard.replace(&PULL_REQUESTS, Some(REPO), prs).unwrap();
+    drop(guard);
+    // The derived tables above are the fixture: mark them fresh for the
+    // default config so that `report` does not rebuild them from base tables.
+    let config = flowmeter_analysis::Config::default_for_repos();
+    flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
+        .unwrap();
 }
 
 fn headline<'a>(summary: &'a Value, metric: &str) -> &'a Value {
