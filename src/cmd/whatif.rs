@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use flowmeter_analysis::{
-    arrival_times, default_branch_arrivals, earliest_environment, mainline_arrivals,
-    parse_delay, production_deployments, risk_fit, whatif, Cadence, Measure, WhatIfOptions,
-    WhatIfReport,
+    arrival_times, default_branch_arrivals, earliest_environment, mainline_arrivals, parse_delay,
+    production_deployments, risk_fit, whatif, Cadence, Measure, WhatIfOptions, WhatIfReport,
 };
 use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, REFS, REPOS};
 use polars::prelude::*;

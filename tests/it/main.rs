@@ -5,6 +5,7 @@ mod common;
 mod dora;
 mod failures;
 mod git_ingest;
+mod github;
 mod report;
 mod risk;
 mod sql;
