@@ -13,6 +13,10 @@ use crate::style::{
     GREY,
 };
 
+/// Axes reach this far above the data so the legend (top corner) never
+/// covers a point.
+const LEGEND_HEADROOM: f64 = 1.35;
+
 pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// Weekly production deployment counts.
@@ -393,6 +397,24 @@ fn index_label(labels: &[String], x: f64) -> String {
     labels.get(i as usize).cloned().unwrap_or_default()
 }
 
+/// Consecutive present values as separate runs of `(index, value)`, so a line
+/// breaks at a period without data instead of bridging it.
+fn runs(values: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![];
+    let mut cur = vec![];
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => cur.push((i as f64, *v)),
+            None if !cur.is_empty() => out.push(std::mem::take(&mut cur)),
+            None => {}
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// Integer tick labels only (counts).
 fn count_label(y: f64) -> String {
     if (y - y.round()).abs() < 1e-6 {
@@ -461,7 +483,7 @@ where
         .map(|w| w.deployments as f64)
         .chain(c.trend.iter().copied())
         .fold(0.0, f64::max);
-    let ymax = nice_ceiling((max * 1.15).max(1.0));
+    let ymax = nice_ceiling((max * LEGEND_HEADROOM).max(1.0));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -533,7 +555,7 @@ where
         .flatten()
         .fold(0.0, f64::max);
     let unit = TimeUnit::for_max_hours(max);
-    let ymax = nice_ceiling((max / unit.divisor * 1.1).max(0.1));
+    let ymax = nice_ceiling((max / unit.divisor * LEGEND_HEADROOM).max(0.1));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -589,18 +611,20 @@ where
         ),
         ("median", oi::BLUE, |m: &LeadTimeMonth| m.median_hours),
     ] {
-        let pts: Vec<(f64, f64)> = c
+        let vals: Vec<Option<f64>> = c
             .months
             .iter()
-            .enumerate()
-            .filter_map(|(i, m)| Some((i as f64, pick(m)? / unit.divisor)))
+            .map(|m| pick(m).map(|v| v / unit.divisor))
             .collect();
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 24, y)], color.stroke_width(width))
-            });
+        let pts: Vec<(f64, f64)> = runs(&vals).into_iter().flatten().collect();
+        for (k, run) in runs(&vals).into_iter().enumerate() {
+            let s = chart.draw_series(LineSeries::new(run, color.stroke_width(width)))?;
+            if k == 0 {
+                s.label(name).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 24, y)], color.stroke_width(width))
+                });
+            }
+        }
         chart.draw_series(pts.iter().map(|p| Circle::new(*p, r, color.filled())))?;
     }
     legend(&mut chart, sz, SeriesLabelPosition::UpperLeft)
@@ -630,7 +654,7 @@ where
     edges.push(bins[n - 1].hi_hours);
     let edge_labels: Vec<String> = edges.iter().map(|e| fmt_hours_tick(*e)).collect();
     let max = bins.iter().map(|b| b.count).max().unwrap_or(0) as f64;
-    let ymax = nice_ceiling((max * 1.15).max(1.0));
+    let ymax = nice_ceiling((max * LEGEND_HEADROOM).max(1.0));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -714,7 +738,7 @@ where
         .fold(f64::NEG_INFINITY, f64::max);
     let pad = ((x1 - x0) * 0.03).max(1.0);
     let max = c.points.iter().map(|p| p.size).max().unwrap_or(0) as f64;
-    let ymax = nice_ceiling((max * 1.1).max(1.0));
+    let ymax = nice_ceiling((max * LEGEND_HEADROOM).max(1.0));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -780,7 +804,7 @@ where
         .map(|m| format!("{} (n={})", m.month, m.deployments))
         .collect();
     let max = c.months.iter().filter_map(|m| m.rate).fold(0.0, f64::max);
-    let ymax = nice_ceiling((max * 1.2).max(0.2)).min(1.0);
+    let ymax = nice_ceiling((max * LEGEND_HEADROOM).max(0.2)).min(1.0);
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -830,16 +854,16 @@ where
         .draw()?;
     let color = oi::BLUE;
     let width = sz.px(4.0);
-    let pts: Vec<(f64, f64)> = c
-        .months
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| Some((i as f64, m.rate?)))
-        .collect();
-    chart
-        .draw_series(LineSeries::new(pts.clone(), color.stroke_width(width)))?
-        .label("change fail rate")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(width)));
+    let vals: Vec<Option<f64>> = c.months.iter().map(|m| m.rate).collect();
+    let pts: Vec<(f64, f64)> = runs(&vals).into_iter().flatten().collect();
+    for (k, run) in runs(&vals).into_iter().enumerate() {
+        let s = chart.draw_series(LineSeries::new(run, color.stroke_width(width)))?;
+        if k == 0 {
+            s.label("change fail rate").legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 24, y)], color.stroke_width(width))
+            });
+        }
+    }
     let r = sz.px(8.0);
     chart.draw_series(pts.iter().map(|p| Circle::new(*p, r, color.filled())))?;
     legend(&mut chart, sz, SeriesLabelPosition::UpperLeft)
@@ -874,7 +898,7 @@ where
         .map(|r| r.hours)
         .filter(|h| *h <= max.max(1.0) * 2.0)
         .fold(0.0, f64::max);
-    let ymax = nice_ceiling((max.max(refmax) / unit.divisor * 1.1).max(0.1));
+    let ymax = nice_ceiling((max.max(refmax) / unit.divisor * LEGEND_HEADROOM).max(0.1));
     let open = c
         .points
         .iter()
@@ -955,10 +979,10 @@ where
         .collect();
     let max = c.buckets.iter().map(|b| b.hi).fold(0.0, f64::max);
     // Headroom above the whiskers for the labels; ticks stop at 100%.
-    let ymax = if max * 1.15 > 1.0 {
-        1.12
+    let ymax = if max * LEGEND_HEADROOM > 1.0 {
+        LEGEND_HEADROOM
     } else {
-        nice_ceiling((max * 1.15).max(0.1))
+        nice_ceiling((max * LEGEND_HEADROOM).max(0.1))
     };
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
@@ -1062,7 +1086,7 @@ where
         .map(|p| p.hours.iter().filter(|h| h.is_finite()).sum::<f64>())
         .fold(0.0, f64::max);
     let unit = TimeUnit::for_max_hours(max);
-    let ymax = nice_ceiling((max / unit.divisor * 1.15).max(0.1));
+    let ymax = nice_ceiling((max / unit.divisor * LEGEND_HEADROOM).max(0.1));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -1128,7 +1152,7 @@ where
     let x0 = all.iter().map(|p| d(p)).fold(f64::INFINITY, f64::min);
     let x1 = all.iter().map(|p| d(p)).fold(f64::NEG_INFINITY, f64::max);
     let max = all.iter().map(|p| p.changes).max().unwrap_or(0) as f64;
-    let ymax = nice_ceiling((max * 1.15).max(1.0));
+    let ymax = nice_ceiling((max * LEGEND_HEADROOM).max(1.0));
     let epoch = NaiveDate::default();
     let fmt = move |x: &f64| {
         (epoch + chrono::Days::new(x.round().max(0.0) as u64))
@@ -1316,7 +1340,7 @@ where
         .map(|p| p.lead_p90_hours)
         .fold(0.0, f64::max);
     let unit = TimeUnit::for_max_hours(max);
-    let ymax = nice_ceiling((max / unit.divisor * 1.15).max(0.1));
+    let ymax = nice_ceiling((max / unit.divisor * LEGEND_HEADROOM).max(0.1));
     let mut chart = ChartBuilder::on(area)
         .caption(title, sz.title())
         .margin(sz.px(24.0))
@@ -1361,4 +1385,23 @@ where
         .label("p90 lead time")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(w)));
     legend(&mut chart, sz, SeriesLabelPosition::UpperRight)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_at_periods_without_data() {
+        let r = runs(&[Some(1.0), Some(2.0), None, Some(4.0), None]);
+        assert_eq!(r, vec![vec![(0.0, 1.0), (1.0, 2.0)], vec![(3.0, 4.0)]]);
+        assert!(runs(&[None, None]).is_empty());
+    }
+
+    #[test]
+    fn text_shrinks_to_fit_its_column() {
+        assert_eq!(fit(28.0, 1000.0, "short"), 28.0);
+        // 20 characters in 120 px: 120 / (0.6 × 20) = 10 px.
+        assert!((fit(28.0, 120.0, "Deployment frequency") - 10.0).abs() < 1e-9);
+    }
 }
