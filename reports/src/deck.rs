@@ -76,6 +76,8 @@ pub struct Slide {
     pub big: String,
     pub big_caption: String,
     pub bullets: Vec<String>,
+    /// Small print under the bullets (assumptions).
+    pub notes: Vec<String>,
     pub chart: Option<Chart>,
 }
 
@@ -97,6 +99,7 @@ impl Deck {
                     "Not available: what-if cadences (the what-if analysis has not run), so that slide is left out".into()
                 },
             ],
+            notes: vec![],
             chart: None,
         }];
 
@@ -133,6 +136,7 @@ impl Deck {
             big: format!("{good} of {}", rated.len()),
             big_caption: "metrics at High or Elite".into(),
             bullets,
+            notes: vec![],
             chart: Some(Chart::Scorecard(self.tiers.clone())),
         });
 
@@ -186,6 +190,7 @@ impl Deck {
             big: w.median_hours.map(fmt_hours).unwrap_or_else(|| "–".into()),
             big_caption: "median time from commit to production".into(),
             bullets,
+            notes: vec![],
             chart: Some(chart),
         });
 
@@ -258,6 +263,7 @@ impl Deck {
             big,
             big_caption: caption,
             bullets,
+            notes: vec![],
             chart: Some(Chart::FailureByBatch(b.buckets.clone())),
         });
 
@@ -283,7 +289,7 @@ impl Deck {
                 ),
                 _ => ("–".into(), String::new()),
             };
-            let mut bullets: Vec<String> = wi
+            let bullets: Vec<String> = wi
                 .policies
                 .iter()
                 .map(|p| {
@@ -306,13 +312,18 @@ impl Deck {
                     )
                 })
                 .collect();
-            bullets.extend(wi.assumptions.iter().map(|a| format!("Assumes {a}")));
+            let notes: Vec<String> = wi
+                .assumptions
+                .iter()
+                .map(|a| format!("Assumption: {a}"))
+                .collect();
             out.push(Slide {
                 id: "whatif".into(),
                 title: "What smaller, more frequent releases would change".into(),
                 big,
                 big_caption: caption,
                 bullets,
+                notes,
                 chart: Some(Chart::WhatIfLeadTime(wi.clone())),
             });
         }
@@ -346,7 +357,12 @@ impl Deck {
             );
             let _ = writeln!(
                 h,
-                "<p class=\"big\">{}</p>\n<p class=\"caption\">{}</p>",
+                "<p class=\"big{}\">{}</p>\n<p class=\"caption\">{}</p>",
+                if s.big.chars().count() > 8 {
+                    " long"
+                } else {
+                    ""
+                },
                 escape_html(&s.big),
                 escape_html(&s.big_caption)
             );
@@ -359,6 +375,13 @@ impl Deck {
                         ""
                     };
                     let _ = writeln!(h, "<li{cls}>{}</li>", escape_html(b));
+                }
+                h.push_str("</ul>\n");
+            }
+            if !s.notes.is_empty() {
+                h.push_str("<ul class=\"notes\">\n");
+                for n in &s.notes {
+                    let _ = writeln!(h, "<li>{}</li>", escape_html(n));
                 }
                 h.push_str("</ul>\n");
             }
@@ -491,6 +514,17 @@ where
         }
         y += 10;
     }
+    let small = (FONT, 20.0).into_font().color(&GREY);
+    for n in &s.notes {
+        for line in wrap(n, (text_w as f64 / 11.5) as usize) {
+            if y > h - 100 {
+                break;
+            }
+            area.draw(&Text::new(line, (80, y), small.clone()))?;
+            y += 26;
+        }
+        y += 6;
+    }
     if let Some(c) = &s.chart {
         let chart_area = area.margin(190, 90, 80 + text_w + 40, 60);
         c.draw(&chart_area)?;
@@ -509,9 +543,11 @@ html,body{margin:0;background:#222;font-family:'DejaVu Sans',system-ui,sans-seri
 .text{flex:0 0 32%;overflow:hidden}
 .chart{flex:1;min-width:0;display:flex;align-items:flex-start}
 .chart svg{width:100%;height:auto;max-height:72vh}
-.big{font-size:9vh;font-weight:bold;color:#0072b2;margin:0;line-height:1.1}
+.big{font-size:9vh;font-weight:bold;color:#0072b2;margin:0;line-height:1.1;white-space:nowrap}
+.big.long{font-size:5.5vh}
+.notes{font-size:1.4vh;color:#595959;margin-top:1.5vh}
 .caption{font-size:2.6vh;margin:.5vh 0 2vh}
-ul{font-size:2vh;padding-left:1.2em;margin:0}
+ul{font-size:1.9vh;padding-left:1.2em;margin:0}
 li{margin:.6vh 0}
 .na{color:#595959;font-style:italic}
 footer{font-size:1.6vh;color:#595959}
