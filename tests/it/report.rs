@@ -663,3 +663,107 @@ fn write_fixture_store() {
     let path = std::env::var("FLOWMETER_REPORT_FIXTURE").expect("set FLOWMETER_REPORT_FIXTURE");
     build_store(Path::new(&path));
 }
+
+/// End to end from git: ingest, analyse (run by `report` itself, since the
+/// store is stale), then both reports. The hostile text arrives through the
+/// real ingest path as a commit message.
+#[test]
+fn reports_from_a_real_git_history_escape_and_include_what_if_when_it_exists() {
+    use crate::common::{Fixture, ALICE};
+    let fx = Fixture::new();
+    let tag = |name: &str, at: &str| {
+        fx.git_at(at, &ALICE, &["tag", "-a", name, "-m", name]);
+    };
+    fx.commit(
+        "2026-09-01T09:00:00Z",
+        &ALICE,
+        "initial",
+        &[("a.txt", b"a\n")],
+    );
+    tag("v1", "2026-09-01T12:00:00Z");
+    fx.commit(
+        "2026-09-03T09:00:00Z",
+        &ALICE,
+        HOSTILE,
+        &[("b.txt", b"b\n")],
+    );
+    fx.commit(
+        "2026-09-05T09:00:00Z",
+        &ALICE,
+        "feature c",
+        &[("c.txt", b"c\n")],
+    );
+    tag("v2", "2026-09-08T12:00:00Z");
+    for (i, day) in [10, 12, 15, 17, 22].iter().enumerate() {
+        let f = format!("f{i}.txt");
+        fx.commit(
+            &format!("2026-09-{day}T09:00:00Z"),
+            &ALICE,
+            &format!("feature {i}"),
+            &[(f.as_str(), b"x\n")],
+        );
+    }
+    tag("v3", "2026-09-23T12:00:00Z");
+    fx.commit(
+        "2026-10-02T09:00:00Z",
+        &ALICE,
+        "feature z",
+        &[("z.txt", b"z\n")],
+    );
+    tag("v4", "2026-10-05T12:00:00Z");
+    fx.git(&["branch", "staging"]);
+    let config = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &config,
+        "[[environment]]\nname = \"staging\"\nbranch = \"staging\"\n\n[[environment]]\nname = \"production\"\ntags = \"v*\"\nproduction = true\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let out = fx.dir.path().join("out");
+    let o = out.to_str().unwrap();
+    ok(
+        &data,
+        &[
+            "--config", config, "report", "monthly", "--month", "2026-09", "--out", o,
+        ],
+    );
+    ok(&data, &["--config", config, "report", "deck", "--out", o]);
+
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // v1, v2 and v3 are September's production deployments.
+    assert!(
+        close(&headline(&s, "Deployments")["this_month"], 3.0),
+        "{s}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
+    for text in [&html, &md, &deck] {
+        assert!(!text.contains("<script>alert") && !text.contains("<img"));
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the commit message is listed, escaped"
+    );
+
+    // The what-if slide is there exactly when `flowmeter whatif` has results.
+    let w: Value = serde_json::from_str(&ok(
+        &data,
+        &["--config", config, "whatif", "--format", "json"],
+    ))
+    .unwrap();
+    let with_lead = w["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["lead_time_median_h"].is_null() && !r["lead_time_p90_h"].is_null())
+        .count();
+    assert_eq!(deck.contains("id=\"slide-whatif\""), with_lead >= 2, "{w}");
+    assert!(
+        with_lead >= 2,
+        "this history has a staging mainline to replay: {w}"
+    );
+}
