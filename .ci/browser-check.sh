@@ -2,8 +2,14 @@
 # Renders flowmeter's HTML outputs in headless Chromium and fails when a page
 # logs to the console, makes any network request, or screenshots blank.
 #
-# Usage: .ci/browser-check.sh FILE.html[#fragment]...
-#        .ci/browser-check.sh --self-test   # proves each check can fail
+# Usage: .ci/browser-check.sh                  # self-test, then the fixture's reports
+#        .ci/browser-check.sh FILE.html[#fragment]...
+#        .ci/browser-check.sh --self-test      # proves each check can fail
+#
+# With no arguments it runs the self-test, builds the report test fixture
+# (tests/it/report.rs, hostile commit message and PR title included) with
+# cargo, writes the monthly report and the deck, and checks report.html and
+# every slide of deck.html.
 #
 # Installs nothing: `.ci/run` does `apt-get install -y chromium`. Needs python3
 # (standard library only) to read the net log and decode the PNG screenshot.
@@ -158,7 +164,16 @@ if [[ ${1:-} == --self-test ]]; then
     exit 0
 fi
 
-[[ $# -gt 0 ]] || { echo "usage: $0 FILE.html[#n]... | --self-test" >&2; exit 2; }
+if [[ $# -eq 0 ]]; then
+    "$0" --self-test
+    d="$work/fixture"
+    FLOWMETER_REPORT_FIXTURE="$d/store" cargo test -q --test it report::write_fixture_store -- --ignored >/dev/null
+    cargo run -q -- -q --data "$d/store" report monthly --month 2026-11 --out "$d/out"
+    cargo run -q -- -q --data "$d/store" report deck --out "$d/out"
+    slides=$(ls "$d/out"/slide-*.png | wc -l)
+    set -- "$d/out/report.html"
+    for n in $(seq 1 "$slides"); do set -- "$@" "$d/out/deck.html#$n"; done
+fi
 status=0
 for t in "$@"; do run_one "$t" || status=1; done
 exit $status
