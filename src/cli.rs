@@ -49,6 +49,18 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run a SQL query over every table.
     Sql(SqlArgs),
+    /// Write a commented flowmeter.toml guessed from branch and tag names.
+    #[command(after_help = crate::cmd::init::EXAMPLES)]
+    Init(crate::cmd::init::InitArgs),
+    /// Rebuild the derived tables (deployments, commits shipped, changes, stats).
+    #[command(after_help = crate::cmd::analyze::EXAMPLES)]
+    Analyze(crate::cmd::analyze::AnalyzeArgs),
+    /// DORA metrics per period, with tiers and the definitions used.
+    #[command(after_help = crate::cmd::metrics::EXAMPLES)]
+    Metrics(crate::cmd::metrics::MetricsArgs),
+    /// The audit trail behind one deployment or one commit.
+    #[command(after_help = crate::cmd::explain::EXAMPLES)]
+    Explain(crate::cmd::explain::ExplainArgs),
     /// Failure rate by batch size, with a logistic fit: are big releases riskier?
     Risk(RiskArgs),
     /// Replay history under other release cadences: lead time, batch size, predicted failures.
@@ -68,6 +80,12 @@ pub enum IngestSource {
     /// Commits, branches and tags of local git repositories (work trees or bare).
     #[command(after_help = GIT_EXAMPLES)]
     Git(GitArgs),
+    /// A deployment log (CSV or JSON): deployed_at, environment, sha[, status, repo, deployment_id, ref].
+    #[command(after_help = crate::cmd::ingest::DEPLOYMENTS_EXAMPLES)]
+    Deployments(crate::cmd::ingest::FileArgs),
+    /// An incident log (CSV or JSON): incident_id, opened_at[, resolved_at, title, severity, repo, caused_by_sha, deployment_id].
+    #[command(after_help = crate::cmd::ingest::INCIDENTS_EXAMPLES)]
+    Incidents(crate::cmd::ingest::FileArgs),
 }
 
 const GIT_EXAMPLES: &str = "\
@@ -137,15 +155,15 @@ Examples:
   flowmeter risk --env prod --format markdown
   flowmeter risk --format json > risk.json     # buckets, fits, warnings
 
-Reads `deployment_stats` (run `flowmeter analyze` first). Production is the
-environment named by --env (default `production`).";
+Reads `deployment_stats`, rerunning the analysis first when it is stale.
+Production is --env, or the config's production environment.";
 
 #[derive(Debug, Args)]
 #[command(after_help = RISK_EXAMPLES)]
 pub struct RiskArgs {
-    /// The production environment (its deployments are analysed).
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub out: OutputOpts,
 }
@@ -174,11 +192,11 @@ pub struct WhatIfArgs {
     /// How long the pipeline takes from merge to production (90s, 30m, 2h, 1d).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub pipeline_delay: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
-    /// The environment whose arrivals are replayed (default: the one with the
-    /// earliest deployments; the default branch's commits when that is production).
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The environment whose arrivals are replayed (default: the config's first
+    /// environment; the default branch's commits when that is production).
     #[arg(long, value_name = "NAME")]
     pub mainline_env: Option<String>,
     /// Coefficient draws for the uncertainty of predicted failures.
@@ -208,9 +226,9 @@ pub struct CompareArgs {
     /// The second period, FROM..TO.
     #[arg(long, value_name = "RANGE")]
     pub after: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     /// Bootstrap resamples.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub resamples: usize,

@@ -1,28 +1,81 @@
 //! flowmeter's analysis: pure functions from store tables (and the config) to
-//! derived tables and metrics, written as polars lazy pipelines.
+//! derived tables and metrics.
 //!
 //! This crate never touches git, the network or the terminal: everything it
 //! knows comes from [`flowmeter_store`] tables, so rerunning it on the same store
-//! gives the same answer.
+//! gives the same answer. [`analyze`] runs the named [`STAGES`] in order
+//! (deployments → deployment_commits → changes → deployment_stats), each
+//! rewriting its own derived table; [`metrics()`] turns those into DORA metrics
+//! per period; [`explain_deployment`] and [`explain_commit`] give the audit
+//! trail behind every number.
 //!
 //! ```
+//! use flowmeter_analysis::{analyze, metrics, Config, MetricsOptions};
 //! use flowmeter_store::{Store, COMMITS};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let store = Store::open(dir.path())?;
-//! let commits = store.read(&COMMITS)?;
-//! assert_eq!(commits.height(), 0);
+//! assert_eq!(store.read(&COMMITS)?.height(), 0);
+//! let config = Config::default_for_repos();
+//! let guard = store.lock(None, |_| {})?;
+//! let report = analyze(&guard, &config)?;
+//! assert_eq!(report.stages.len(), 4);
+//! let m = metrics(&store, &config, &MetricsOptions::default())?;
+//! assert!(m.periods.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use flowmeter_store as store;
-
+mod config;
+mod error;
+mod explain;
+mod frame;
+mod fresh;
+mod init;
+mod inputs;
+mod metrics;
+mod pipeline;
+mod tiers;
+// Risk versus batch size, what-if cadences, before/after.
 mod compare;
 mod risk;
-mod stats;
+/// Quantiles, Wilson intervals, logistic regression, Mann–Whitney U and a
+/// seeded bootstrap, as used by `risk`, `whatif` and `compare`.
+pub mod stats;
 mod whatif;
 
-pub use compare::*;
-pub use risk::*;
-pub use stats::*;
-pub use whatif::*;
+pub use config::{parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, Signals};
+pub use error::{Error, Result};
+pub use explain::{
+    explain_commit, explain_deployment, Arrival, CommitExplain, DeploymentExplain, PrBreakdown,
+    ShippedCommit,
+};
+pub use fresh::{fingerprint, is_fresh, mark_fresh, FINGERPRINT_FILE};
+pub use init::guess_config;
+pub use inputs::Inputs;
+pub use metrics::{
+    metrics, period_of, quantile, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics,
+    DEFINITIONS, LOW_CONFIDENCE_BELOW,
+};
+pub use pipeline::{
+    analyze, fmt_span, map_commits, resolve_deployments, AnalyzeReport, Deploy, Shipped,
+    StageReport, STAGES,
+};
+pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
+
+pub use compare::{
+    compare, parse_period, shipped_changes, CompareOptions, CompareReport, CompareRow, Period,
+    ShippedChange,
+};
+pub use risk::{
+    production_deployments, risk_buckets, risk_fit, risk_report, Deployment, Measure, RiskBucket,
+    RiskFit, RiskReport, MIN_DEPLOYMENTS, MIN_FAILURES,
+};
+pub use stats::{BootstrapCi, LogisticFit, MannWhitney, RiskError, SplitMix64};
+pub use whatif::{
+    arrival_times, check_current, default_branch_arrivals, earliest_environment, mainline_arrivals,
+    merge_commits, parse_delay, predict_failures, release_at_or_after, replay, whatif, Cadence,
+    CurrentCheck, Estimate, MainlineChange, Replay, WhatIfOptions, WhatIfReport, WhatIfRow,
+    MONTH_DAYS,
+};
+
+pub use flowmeter_store as store;

@@ -140,7 +140,7 @@ pub fn release_at_or_after(cadence: Cadence, ready: i64, delay: i64) -> i64 {
 
 /// A change reaching the mainline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Arrival {
+pub struct MainlineChange {
     pub repo: String,
     pub sha: String,
     /// When it reached the mainline, µs UTC.
@@ -161,7 +161,7 @@ pub struct Replay {
 
 impl Replay {
     /// Per arrival: lead time from the mainline to production, in hours.
-    pub fn lead_hours(&self, arrivals: &[Arrival]) -> Vec<f64> {
+    pub fn lead_hours(&self, arrivals: &[MainlineChange]) -> Vec<f64> {
         self.ship
             .iter()
             .zip(arrivals)
@@ -172,7 +172,7 @@ impl Replay {
 
 /// Replays `arrivals` under `cadence`: each change ships at the first release
 /// at least `delay` (µs) after its arrival; each repo deploys separately.
-pub fn replay(arrivals: &[Arrival], cadence: Cadence, delay: i64) -> Replay {
+pub fn replay(arrivals: &[MainlineChange], cadence: Cadence, delay: i64) -> Replay {
     let ship: Vec<i64> = arrivals
         .iter()
         .map(|a| release_at_or_after(cadence, a.at + delay, delay))
@@ -359,12 +359,12 @@ pub fn check_current(
 /// production `deployments` ("current"). `fit` is the risk model (failure on
 /// log2 commits per deployment); without it the failure columns are empty.
 pub fn whatif(
-    arrivals: &[Arrival],
+    arrivals: &[MainlineChange],
     deployments: &[Deployment],
     fit: Option<&LogisticFit>,
     opts: &WhatIfOptions,
 ) -> WhatIfReport {
-    let mut arrivals: Vec<Arrival> = arrivals.to_vec();
+    let mut arrivals: Vec<MainlineChange> = arrivals.to_vec();
     arrivals.sort_by(|a, b| (a.at, &a.repo, &a.sha).cmp(&(b.at, &b.repo, &b.sha)));
     let window_start = arrivals.first().map(|a| a.at);
     let window_end = arrivals.last().map(|a| a.at);
@@ -560,16 +560,16 @@ pub fn mainline_arrivals(
     commits: &DataFrame,
     mainline: &str,
     production: &str,
-) -> Result<Vec<Arrival>> {
+) -> Result<Vec<MainlineChange>> {
     let main = arrival_times(changes, mainline)?;
     let prod = arrival_times(changes, production)?;
     let merges = merge_commits(commits)?;
-    let mut out: Vec<Arrival> = main
+    let mut out: Vec<MainlineChange> = main
         .into_iter()
         .filter(|(k, _)| !merges.contains(k))
         .map(|((repo, sha), at)| {
             let shipped_at = prod.get(&(repo.clone(), sha.clone())).copied();
-            Arrival {
+            MainlineChange {
                 repo,
                 sha,
                 at,
@@ -591,7 +591,7 @@ pub fn default_branch_arrivals(
     refs: &DataFrame,
     repos: &DataFrame,
     shipped: &HashMap<(String, String), i64>,
-) -> Result<Vec<Arrival>> {
+) -> Result<Vec<MainlineChange>> {
     let (rr, rb) = (
         str_col(repos, "repos", "repo")?,
         str_col(repos, "repos", "default_branch")?,
@@ -674,7 +674,7 @@ pub fn default_branch_arrivals(
                 stack.extend(parents.iter().filter(|p| !seen.contains(*p)).cloned());
                 if !is_merge {
                     let key = (repo.clone(), s.clone());
-                    out.push(Arrival {
+                    out.push(MainlineChange {
                         shipped_at: shipped.get(&key).copied(),
                         repo: key.0,
                         sha: key.1,
@@ -689,7 +689,7 @@ pub fn default_branch_arrivals(
 }
 
 /// Parses a duration such as `30m`, `2h`, `1d`, `90s` or `0` into µs.
-pub fn parse_duration(s: &str) -> Result<i64> {
+pub fn parse_delay(s: &str) -> Result<i64> {
     let t = s.trim();
     let bad = || {
         RiskError::Invalid(format!(
@@ -772,17 +772,17 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30m").unwrap(), 1800 * SECOND);
-        assert_eq!(parse_duration("2h").unwrap(), 7200 * SECOND);
-        assert_eq!(parse_duration("0").unwrap(), 0);
-        let e = parse_duration("30 minutes").unwrap_err().to_string();
+        assert_eq!(parse_delay("30m").unwrap(), 1800 * SECOND);
+        assert_eq!(parse_delay("2h").unwrap(), 7200 * SECOND);
+        assert_eq!(parse_delay("0").unwrap(), 0);
+        let e = parse_delay("30 minutes").unwrap_err().to_string();
         assert!(e.contains("\"30 minutes\""), "{e}");
         assert!("fortnightly".parse::<Cadence>().is_err());
         assert_eq!("on-merge".parse::<Cadence>().unwrap(), Cadence::OnMerge);
     }
 
-    fn arrival(repo: &str, at: i64) -> Arrival {
-        Arrival {
+    fn arrival(repo: &str, at: i64) -> MainlineChange {
+        MainlineChange {
             repo: repo.into(),
             sha: format!("{repo}{at}"),
             at,
@@ -791,7 +791,7 @@ mod tests {
     }
 
     /// A random bursty history: `n` merges over up to ~6 months in 1-3 repos.
-    fn random_history(rng: &mut SplitMix64) -> Vec<Arrival> {
+    fn random_history(rng: &mut SplitMix64) -> Vec<MainlineChange> {
         let n = 1 + rng.index(250);
         let repos = ["api", "web", "ops"];
         let nrepos = 1 + rng.index(3);
@@ -967,7 +967,7 @@ mod tests {
         let delay = 30 * 60 * SECOND;
         let mut rng = SplitMix64::new(5);
         let start = t("2023-01-02T00:00:00Z");
-        let mut arrivals: Vec<Arrival> = (0..1500)
+        let mut arrivals: Vec<MainlineChange> = (0..1500)
             .map(|_| arrival("api", start + (rng.uniform() * 730.0 * DAY as f64) as i64))
             .collect();
         arrivals.sort_by_key(|a| a.at);

@@ -1,6 +1,8 @@
 //! flowmeter's ingestors. Each reads one kind of source and writes base tables
 //! through [`flowmeter_store`]; none of them draws on a terminal.
 //!
+//! - [`file`]: deployment and incident logs (CSV or JSON), checked whole
+//!   before anything is written.
 //! - [`git`]: branches, tags and commits of a local repository, with diff
 //!   stats against the first parent computed in parallel (one libgit2 handle
 //!   per rayon worker), revert and cherry-pick links, and a patch id.
@@ -18,6 +20,7 @@
 //! ```
 
 mod error;
+pub mod file;
 pub mod git;
 
 pub use error::{Error, Result};

@@ -14,6 +14,8 @@ use crate::progress;
 pub fn run(global: &GlobalOpts, args: IngestArgs) -> Result<ExitCode> {
     match args.source {
         IngestSource::Git(git) => run_git(global, git),
+        IngestSource::Deployments(f) => run_file(global, f, Kind::Deployments),
+        IngestSource::Incidents(f) => run_file(global, f, Kind::Incidents),
     }
 }
 
@@ -143,9 +145,109 @@ fn summary(r: &GitReport) -> String {
     }
     if r.unreadable_blobs > 0 {
         s.push_str(&format!(
-            "; {} blobs could not be read (partial clone?): their lines are not counted and stats_complete = false",
+            "; {} changed files had a blob that could not be read (partial clone?): their lines are not counted, and those commits have stats_complete = false",
             r.unreadable_blobs
         ));
     }
     s
+}
+
+pub const DEPLOYMENTS_EXAMPLES: &str = "\
+Examples:
+  flowmeter ingest deployments deploys.csv
+  flowmeter ingest deployments argo-export.json
+  flowmeter ingest deployments          # every `file =` named in flowmeter.toml
+
+Columns (CSV header or JSON keys): deployed_at, environment, sha (required);
+status (success, failure, error, unknown; default success), repo, deployment_id
+(default file:<environment>:<sha12>:<epoch>), ref. Times: RFC 3339 with an
+offset, or YYYY-MM-DD HH:MM:SS as UTC. The whole file is checked first; a bad
+row is reported with its number and nothing is imported. Rows are upserted by
+deployment_id, so importing twice adds nothing.";
+
+pub const INCIDENTS_EXAMPLES: &str = "\
+Examples:
+  flowmeter ingest incidents incidents.csv
+  flowmeter ingest incidents pagerduty.json
+
+Columns (CSV header or JSON keys): incident_id, opened_at (required);
+resolved_at, title, severity, repo, caused_by_sha, deployment_id. Times: RFC 3339
+with an offset, or YYYY-MM-DD HH:MM:SS as UTC. Rows are upserted by incident_id.";
+
+/// `ingest deployments|incidents FILE...`.
+#[derive(Debug, clap::Args)]
+pub struct FileArgs {
+    /// CSV or JSON files (deployments: default the `file =` entries of flowmeter.toml).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Deployments,
+    Incidents,
+}
+
+fn run_file(global: &GlobalOpts, args: FileArgs, kind: Kind) -> Result<ExitCode> {
+    use flowmeter_ingest::file;
+    let mut files = args.files;
+    if files.is_empty() {
+        if let Kind::Incidents = kind {
+            bail!("give the incident file(s) to import");
+        }
+        let config = crate::cmd::analyze::load_config(global)?;
+        let base = config
+            .path
+            .as_ref()
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+            .unwrap_or_default();
+        files = config
+            .environments
+            .iter()
+            .filter_map(|e| e.file.as_ref().map(|f| base.join(f)))
+            .collect();
+        files.sort();
+        files.dedup();
+        if files.is_empty() {
+            bail!("give the deployment file(s) to import; flowmeter.toml names none with `file =`");
+        }
+    }
+    // Check every file whole before writing anything.
+    for f in &files {
+        match kind {
+            Kind::Deployments => {
+                file::read_deployments(f)?;
+            }
+            Kind::Incidents => {
+                file::read_incidents(f)?;
+            }
+        }
+    }
+    let store = Store::open(&global.data)?;
+    let guard = lock(global, &store)?;
+    for f in &files {
+        let rep = match kind {
+            Kind::Deployments => file::ingest_deployments(&guard, f)?,
+            Kind::Incidents => file::ingest_incidents(&guard, f)?,
+        };
+        let what = match kind {
+            Kind::Deployments => "deployments",
+            Kind::Incidents => "incidents",
+        };
+        let repos: Vec<String> = rep
+            .repos
+            .iter()
+            .map(|(r, n)| format!("{}: {n}", r.as_deref().unwrap_or("(no repo)")))
+            .collect();
+        status(
+            global.quiet,
+            format!(
+                "{}: {} {what} ({})",
+                f.display(),
+                rep.rows,
+                repos.join(", ")
+            ),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

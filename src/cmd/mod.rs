@@ -1,10 +1,14 @@
 //! One module per subcommand.
 
-mod compare;
-mod ingest;
-mod risk;
+pub(crate) mod analyze;
+pub(crate) mod compare;
+pub(crate) mod explain;
+pub(crate) mod ingest;
+pub(crate) mod init;
+pub(crate) mod metrics;
+pub(crate) mod risk;
 mod sql;
-mod whatif;
+pub(crate) mod whatif;
 
 use std::process::ExitCode;
 
@@ -16,6 +20,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&cli.global, args),
         Command::Sql(args) => sql::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Analyze(args) => analyze::run(&cli.global, args),
+        Command::Metrics(args) => metrics::run(&cli.global, args),
+        Command::Explain(args) => explain::run(&cli.global, args),
         Command::Risk(args) => risk::run(&cli.global, args),
         Command::Whatif(args) => whatif::run(&cli.global, args),
         Command::Compare(args) => compare::run(&cli.global, args),

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowmeter_analysis::{production_deployments, risk_report, RiskReport};
+use flowmeter_analysis::{production_deployments, risk_report, Config, RiskReport};
 use flowmeter_store::{Store, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde::Serialize;
@@ -14,11 +14,13 @@ use crate::output::{self, Format};
 
 pub fn run(global: &GlobalOpts, args: RiskArgs) -> Result<ExitCode> {
     let store = Store::open(&global.data)?;
+    let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
+    let env = production_env(&config, args.env.as_deref());
     let stats = store
         .read(&DEPLOYMENT_STATS)
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
-    let deployments = production_deployments(&stats, &args.env)?;
-    let report = risk_report(&deployments, &args.env);
+    let deployments = production_deployments(&stats, &env)?;
+    let report = risk_report(&deployments, &env);
     write_report(
         &report,
         &[
@@ -59,6 +61,13 @@ fn fits_frame(r: &RiskReport) -> Result<DataFrame> {
         "ci95_hi" => f.iter().map(|f| f.ci_hi).collect::<Vec<_>>(),
         "p_value" => f.iter().map(|f| f.p_value).collect::<Vec<_>>(),
     )?)
+}
+
+/// `--env NAME`, else the config's (first) production environment.
+pub(crate) fn production_env(config: &Config, env: Option<&str>) -> String {
+    env.map(str::to_string)
+        .or_else(|| config.production_envs().into_iter().next())
+        .unwrap_or_else(|| "production".into())
 }
 
 /// Writes a multi-part result. `json` is the whole result struct; `table` and

@@ -21,6 +21,7 @@ pub fn run(global: &GlobalOpts, args: SqlArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let query = args.query.expect("clap requires a query without --schema");
+    crate::cmd::analyze::ensure_fresh(global, &store)?;
     let df = query_store(&store, &query)?;
     write_frame(&df, args.out.format, args.out.output.as_deref())?;
     Ok(ExitCode::SUCCESS)

@@ -308,6 +308,7 @@ pub const CHANGES: TableDef = TableDef {
         ("lead_time_s", Int),
         ("is_baseline", Bool),
         ("anomaly", Str),
+        ("is_merge", Bool),
     ],
 };
 
@@ -336,6 +337,10 @@ pub const DEPLOYMENT_STATS: TableDef = TableDef {
         ("recovery_s", Int),
         ("is_rework", Bool),
         ("is_rollback", Bool),
+        ("is_hotfix", Bool),
+        // the first observed deployment of its environment: its history is baseline
+        ("is_baseline", Bool),
+        ("baseline_commits", Int),
     ],
 };
 

@@ -119,3 +119,53 @@ fn concurrent_ingests_do_not_corrupt_the_store() {
         vec![json!({"n": 30, "d": 30})]
     );
 }
+
+#[test]
+fn missing_blobs_in_a_partial_clone_are_counted_not_fatal() {
+    let fx = Fixture::new();
+    fx.commit(
+        "2024-03-01T00:00:00Z",
+        &ALICE,
+        "small",
+        &[("small.txt", b"1\n2\n")],
+    );
+    let big: String = (0..400).map(|i| format!("line {i}\n")).collect();
+    fx.commit(
+        "2024-03-02T00:00:00Z",
+        &ALICE,
+        "big",
+        &[("big.txt", big.as_bytes())],
+    );
+    let partial = fx.dir.path().join("partial.git");
+    let url = format!("file://{}", fx.path.display());
+    fx.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        "--no-local",
+        "--filter=blob:limit=1k",
+        "--upload-pack=git -c uploadpack.allowFilter=true upload-pack",
+        &url,
+        partial.to_str().unwrap(),
+    ]);
+    let data = fx.dir.path().join("store");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowmeter"))
+        .args(["--data", data.to_str().unwrap(), "ingest", "git"])
+        .arg(&partial)
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("1 changed files had a blob that could not be read"),
+        "{err}"
+    );
+    assert_eq!(
+        query(&data, "select summary, files_changed, additions, stats_complete from commits order by committed_at"),
+        vec![
+            json!({"summary": "small", "files_changed": 1, "additions": 2, "stats_complete": true}),
+            json!({"summary": "big", "files_changed": 1, "additions": 0, "stats_complete": false}),
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! is linked once.
 
 mod common;
+mod dora;
 mod failures;
 mod git_ingest;
 mod risk;

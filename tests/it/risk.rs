@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use flowmeter_analysis::{fingerprint, mark_fresh, Config};
 use flowmeter_store::{Store, TableDef, CHANGES, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde_json::Value;
@@ -29,6 +30,16 @@ fn put(data: &Path, table: &TableDef, mut df: DataFrame) {
     let store = Store::open(data).unwrap();
     let guard = store.lock(None, |_| {}).unwrap();
     guard.replace(table, None, df).unwrap();
+    drop(guard);
+    freeze(data);
+}
+
+/// Marks the analysis fresh for the default config, so that the commands use
+/// the derived tables written here instead of rebuilding them.
+fn freeze(data: &Path) {
+    let store = Store::open(data).unwrap();
+    let fp = fingerprint(&store, &Config::default_for_repos());
+    mark_fresh(&store, &fp).unwrap();
 }
 
 /// Six production deployments and one staging deployment.
@@ -147,8 +158,7 @@ fn risk_buckets_fit_and_small_sample_warning() {
 fn whatif_replays_the_mainline_environment() {
     let dir = tempfile::tempdir().unwrap();
     deployments(dir.path());
-    // Three changes reach `main` (deployments from 2024-01-01 in the table
-    // below make it the earliest environment) and later production.
+    // Three changes reach `main` and later production.
     let main = [
         ("c1", "2024-03-04T09:00:00Z", "2024-03-05T12:00:00Z"), // Monday
         ("c2", "2024-03-04T11:40:00Z", "2024-03-05T12:00:00Z"),
@@ -167,30 +177,8 @@ fn whatif_replays_the_mainline_environment() {
     )
     .unwrap();
     put(dir.path(), &CHANGES, changes);
-    let mut stats = Store::open(dir.path())
-        .unwrap()
-        .read(&DEPLOYMENT_STATS)
-        .unwrap();
-    let extra = df!(
-        "repo" => ["api"], "environment" => ["main"], "deployment_id" => ["m0"],
-        "deployed_at" => [us("2023-12-01T00:00:00Z")], "batch_commits" => [1i64],
-    )
-    .unwrap();
-    let extra = flowmeter_store::conform(&DEPLOYMENT_STATS, {
-        let mut e = extra;
-        for (name, ty) in DEPLOYMENT_STATS.columns {
-            if e.column(name).is_err() {
-                e.with_column(Column::full_null((*name).into(), 1, &ty.dtype()))
-                    .unwrap();
-            }
-        }
-        e
-    })
-    .unwrap();
-    stats.vstack_mut(&extra).unwrap();
-    put(dir.path(), &DEPLOYMENT_STATS, stats);
 
-    let r = json(dir.path(), &["whatif"]);
+    let r = json(dir.path(), &["whatif", "--mainline-env", "main"]);
     assert_eq!(r["changes"], 3);
     assert_eq!(r["pipeline_delay_s"], 1800);
     let row = |p: &str| -> Value {
@@ -230,7 +218,16 @@ fn whatif_replays_the_mainline_environment() {
         a[0].as_str().unwrap().contains("environment `main`"),
         "{a:?}"
     );
-    let text = ok(dir.path(), &["whatif", "--cadence", "weekly,on-merge"]);
+    let text = ok(
+        dir.path(),
+        &[
+            "whatif",
+            "--mainline-env",
+            "main",
+            "--cadence",
+            "weekly,on-merge",
+        ],
+    );
     assert!(text.contains("Assumptions:"), "{text}");
     assert!(text.contains("subset of daily"), "{text}");
     assert!(text.contains("Check:"), "{text}");
@@ -265,8 +262,8 @@ fn whatif_falls_back_to_the_default_branch() {
         &["ingest", "git", fx.path.to_str().unwrap(), "--name", "api"],
     );
     deployments(&data);
-    // Only production (and staging, later) deploy: staging's first deployment
-    // is the earliest, but it has no changes, so the default branch is used.
+    // The default config has one environment, production, so the default
+    // branch's commits are the mainline.
     let r = json(&data, &["whatif", "--pipeline-delay", "0"]);
     // c1 at 09:00 Mon, f1 when merged (13:00 Tue), c2 at 11:00 Wed; not the merge.
     assert_eq!(r["changes"], 3, "{r:#}");

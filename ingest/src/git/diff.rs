@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
-use imara_diff::{Algorithm, Diff, InternedInput};
+use imara_diff::{Algorithm, Diff, InternedInput, Token};
 use xxhash_rust::xxh3::Xxh3;
 
 /// The numbers `git log --numstat --diff-merges=first-parent` gives for one commit.
@@ -216,22 +216,246 @@ fn count_lines(old: &[u8], new: &[u8]) -> PairStats {
         };
     }
     let input = InternedInput::new(old, new);
-    let diff = Diff::compute(Algorithm::Myers, &input);
-    for hunk in diff.hunks() {
-        for t in &input.before[hunk.before.start as usize..hunk.before.end as usize] {
-            h.update(b"-");
-            hash_stripped(&mut h, input.interner[*t]);
-        }
-        for t in &input.after[hunk.after.start as usize..hunk.after.end as usize] {
-            h.update(b"+");
-            hash_stripped(&mut h, input.interner[*t]);
-        }
+    let (removed, added) = git_line_diff(&input.before, &input.after, input.interner.num_tokens());
+    // The patch id hashes the removed lines, then the added lines, in order:
+    // context and positions are left out, so a cherry-pick keeps its id.
+    let mut deletions = 0;
+    for (t, _) in input.before.iter().zip(&removed).filter(|(_, r)| **r) {
+        h.update(b"-");
+        hash_stripped(&mut h, input.interner[*t]);
+        deletions += 1;
+    }
+    let mut additions = 0;
+    for (t, _) in input.after.iter().zip(&added).filter(|(_, a)| **a) {
+        h.update(b"+");
+        hash_stripped(&mut h, input.interner[*t]);
+        additions += 1;
     }
     PairStats {
-        additions: diff.count_additions(),
-        deletions: diff.count_removals(),
+        additions,
+        deletions,
         content_hash: h.digest128(),
     }
+}
+
+/// git's integer square-root approximation (a power of two).
+fn bogosqrt(mut n: usize) -> usize {
+    let mut i = 1;
+    while n > 0 {
+        i <<= 1;
+        n >>= 2;
+    }
+    i
+}
+
+/// How a line of one file occurs in the other, whole file counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Occurs {
+    Never,
+    Some,
+    /// So often (blank lines, braces) that it only anchors a diff when it is not
+    /// surrounded by lines that match nothing.
+    Often,
+}
+
+/// Lines scanned around a frequent line when deciding whether to drop it.
+const SCAN_WINDOW: usize = 100;
+/// A frequent line inside a run of unmatched lines is dropped when the
+/// unmatched lines outnumber the frequent ones by more than this factor minus one.
+const KEEP_RUN_FACTOR: usize = 4;
+
+/// Whether the frequent line at `i` of `occ` (within `lo..hi`) sits inside a
+/// run that is mostly unmatched lines, so that matching it would only produce
+/// a scattered, misleading diff. This is the rule that makes git's counts
+/// differ from a minimal diff.
+fn drop_frequent(occ: &[Occurs], i: usize, lo: usize, hi: usize) -> bool {
+    let lo = lo.max(i.saturating_sub(SCAN_WINDOW));
+    let hi = hi.min(i + SCAN_WINDOW + 1);
+    let (mut never_before, mut often_before) = (0, 1);
+    for o in occ[lo..i].iter().rev() {
+        match o {
+            Occurs::Never => never_before += 1,
+            Occurs::Often => often_before += 1,
+            Occurs::Some => break,
+        }
+    }
+    if never_before == 0 {
+        return false;
+    }
+    let (mut never_after, mut often_after) = (0, 1);
+    for o in occ.get(i + 1..hi).unwrap_or(&[]) {
+        match o {
+            Occurs::Never => never_after += 1,
+            Occurs::Often => often_after += 1,
+            Occurs::Some => break,
+        }
+    }
+    if never_after == 0 {
+        return false;
+    }
+    let often = often_before + often_after;
+    let never = never_before + never_after;
+    often * KEEP_RUN_FACTOR < often + never
+}
+
+/// The largest edit cost for which an exact alignment is computed; above it
+/// git's own Myers takes shortcuts too, and imara-diff's result is kept.
+const EXACT_MAX_COST: usize = 256;
+
+/// A minimal alignment of `a` and `b` (removed flags for `a`, added flags for
+/// `b`) when one exists with at most `max` edits: the greedy O((N+M)·D) Myers
+/// algorithm, keeping each round's frontier to trace the path back.
+fn exact_alignment(a: &[Token], b: &[Token], max: usize) -> Option<(Vec<bool>, Vec<bool>)> {
+    let (n, m) = (a.len() as isize, b.len() as isize);
+    let offset = max as isize + 1;
+    let mut v = vec![0isize; 2 * max + 3];
+    let mut trace: Vec<Vec<isize>> = Vec::new();
+    let mut found = None;
+    'outer: for d in 0..=max as isize {
+        for k in (-d..=d).step_by(2) {
+            let idx = (k + offset) as usize;
+            let mut x = if k == -d || (k != d && v[idx - 1] < v[idx + 1]) {
+                v[idx + 1]
+            } else {
+                v[idx - 1] + 1
+            };
+            let mut y = x - k;
+            while x < n && y < m && a[x as usize] == b[y as usize] {
+                x += 1;
+                y += 1;
+            }
+            v[idx] = x;
+            if x >= n && y >= m {
+                trace.push(v.clone());
+                found = Some(d);
+                break 'outer;
+            }
+        }
+        trace.push(v.clone());
+    }
+    let d_final = found?;
+    let mut removed = vec![false; a.len()];
+    let mut added = vec![false; b.len()];
+    let (mut x, mut y) = (n, m);
+    for d in (1..=d_final).rev() {
+        let prev = &trace[(d - 1) as usize];
+        let k = x - y;
+        let down = k == -d
+            || (k != d && prev[(k - 1 + offset) as usize] < prev[(k + 1 + offset) as usize]);
+        let prev_k = if down { k + 1 } else { k - 1 };
+        let prev_x = prev[(prev_k + offset) as usize];
+        let prev_y = prev_x - prev_k;
+        // Walk back along the snake, then over the one edit.
+        while x > prev_x && y > prev_y && (if down { x > prev_x } else { x > prev_x + 1 }) {
+            x -= 1;
+            y -= 1;
+        }
+        if down {
+            y -= 1;
+            added[y as usize] = true;
+        } else {
+            x -= 1;
+            removed[x as usize] = true;
+        }
+    }
+    Some((removed, added))
+}
+
+/// Line diff with git's semantics: the common prefix and suffix are trimmed,
+/// lines that cannot match (or are frequent lines inside unmatched runs) are
+/// marked changed up front, and Myers runs on the rest. Returns the removed
+/// and added flags per line.
+fn git_line_diff(before: &[Token], after: &[Token], num_tokens: u32) -> (Vec<bool>, Vec<bool>) {
+    let (n1, n2) = (before.len(), after.len());
+    let mut removed = vec![false; n1];
+    let mut added = vec![false; n2];
+    let prefix = before.iter().zip(after).take_while(|(a, b)| a == b).count();
+    let suffix = before[prefix..]
+        .iter()
+        .rev()
+        .zip(after[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (r1, r2) = (prefix..n1 - suffix, prefix..n2 - suffix);
+    if r1.is_empty() || r2.is_empty() {
+        removed[r1].fill(true);
+        added[r2].fill(true);
+        return (removed, added);
+    }
+    // Occurrences over the whole files, as git counts them.
+    let mut count1 = vec![0u32; num_tokens as usize];
+    let mut count2 = vec![0u32; num_tokens as usize];
+    for t in before {
+        count1[t.0 as usize] += 1;
+    }
+    for t in after {
+        count2[t.0 as usize] += 1;
+    }
+    let classify = |tokens: &[Token], other: &[u32], total: usize| -> Vec<Occurs> {
+        let limit = bogosqrt(total).min(1024) as u32;
+        tokens
+            .iter()
+            .map(|t| match other[t.0 as usize] {
+                0 => Occurs::Never,
+                n if n >= limit => Occurs::Often,
+                _ => Occurs::Some,
+            })
+            .collect()
+    };
+    let occ1 = classify(&before[r1.clone()], &count2, n1);
+    let occ2 = classify(&after[r2.clone()], &count1, n2);
+    let reduce = |occ: &[Occurs], tokens: &[Token], changed: &mut [bool]| {
+        let mut kept = Vec::with_capacity(tokens.len());
+        let mut index = Vec::with_capacity(tokens.len());
+        for (i, o) in occ.iter().enumerate() {
+            let keep = match o {
+                Occurs::Some => true,
+                Occurs::Often => !drop_frequent(occ, i, 0, occ.len()),
+                Occurs::Never => false,
+            };
+            if keep {
+                kept.push(tokens[i]);
+                index.push(i);
+            } else {
+                changed[i] = true;
+            }
+        }
+        (kept, index)
+    };
+    let (kept1, index1) = reduce(&occ1, &before[r1.clone()], &mut removed[r1.clone()]);
+    let (kept2, index2) = reduce(&occ2, &after[r2.clone()], &mut added[r2.clone()]);
+    let mut diff = Diff::default();
+    diff.compute_with(Algorithm::Myers, &kept1, &kept2, num_tokens);
+    // imara-diff prunes and cuts corners of its own on top of the reduction
+    // above; git's Myers is exact while the cost stays small. When the exact
+    // distance is smaller, mark changes from an exact alignment instead.
+    let heuristic = (diff.count_removals() + diff.count_additions()) as usize;
+    if heuristic > 0 {
+        if let Some(exact) = exact_alignment(&kept1, &kept2, heuristic.min(EXACT_MAX_COST)) {
+            if exact.0.iter().filter(|r| **r).count() + exact.1.iter().filter(|a| **a).count()
+                < heuristic
+            {
+                for (j, i) in index1.iter().enumerate() {
+                    removed[r1.start + i] |= exact.0[j];
+                }
+                for (j, i) in index2.iter().enumerate() {
+                    added[r2.start + i] |= exact.1[j];
+                }
+                return (removed, added);
+            }
+        }
+    }
+    for (j, i) in index1.iter().enumerate() {
+        if diff.is_removed(j as u32) {
+            removed[r1.start + i] = true;
+        }
+    }
+    for (j, i) in index2.iter().enumerate() {
+        if diff.is_added(j as u32) {
+            added[r2.start + i] = true;
+        }
+    }
+    (removed, added)
 }
 
 /// Hashes a line with all whitespace removed, like `git patch-id`.
@@ -270,6 +494,53 @@ mod tests {
         // Binary on either side counts no lines.
         let p = count_lines(b"a\n", b"a\0b\n");
         assert_eq!((p.additions, p.deletions), (0, 0));
+    }
+
+    #[test]
+    fn frequent_lines_inside_unmatched_runs_count_as_changed() {
+        // git reports +8 -2 here, not the minimal +7 -1: the blank line in the
+        // new text sits in a run of seven unmatched lines, so it is not used as
+        // an anchor (rust-lang/cargo b87ae61f, src/cargo/core/shell.rs, reduced).
+        let mut base = String::new();
+        for i in 0..40 {
+            base.push_str(&format!("\nline {i}\n"));
+        }
+        let old = format!("{base}\nend_old\n}}\n");
+        let new = format!("{base}new 1\nnew 2\nnew 3\nnew 4\nnew 5\nnew 6\n\nend_new\n}}\n");
+        let p = count_lines(old.as_bytes(), new.as_bytes());
+        assert_eq!((p.additions, p.deletions), (8, 2));
+    }
+
+    #[test]
+    fn exact_alignment_is_minimal_and_consistent() {
+        let t = |s: &str| s.bytes().map(|b| Token(u32::from(b))).collect::<Vec<_>>();
+        for (a, b, edits) in [
+            ("abcabba", "cbabac", 5),
+            ("", "abc", 3),
+            ("abc", "", 3),
+            ("abc", "abc", 0),
+            ("xaxbxc", "abc", 3),
+        ] {
+            let (a, b) = (t(a), t(b));
+            let (rem, add) = exact_alignment(&a, &b, 64).unwrap();
+            let n = rem.iter().filter(|r| **r).count() + add.iter().filter(|r| **r).count();
+            assert_eq!(n, edits);
+            // What is kept on both sides is the same sequence.
+            let ka: Vec<_> = a
+                .iter()
+                .zip(&rem)
+                .filter(|(_, r)| !**r)
+                .map(|(t, _)| *t)
+                .collect();
+            let kb: Vec<_> = b
+                .iter()
+                .zip(&add)
+                .filter(|(_, r)| !**r)
+                .map(|(t, _)| *t)
+                .collect();
+            assert_eq!(ka, kb);
+        }
+        assert!(exact_alignment(&t("aaaa"), &t("bbbb"), 7).is_none());
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! Is the analysis stale? A fingerprint of the base tables' files and the
+//! config, stored in the data directory after each run.
+
+use std::path::Path;
+
+use flowmeter_store::{Store, TableKind, TABLES};
+
+use crate::config::Config;
+
+/// The file, inside the data directory, holding the last run's fingerprint.
+pub const FINGERPRINT_FILE: &str = ".analysis-fingerprint";
+
+fn fnv(hash: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *hash ^= *b as u64;
+        *hash = hash.wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(String, u64, i128)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out);
+        } else if let Ok(m) = e.metadata() {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            out.push((p.to_string_lossy().into_owned(), m.len(), mtime));
+        }
+    }
+}
+
+/// A fingerprint of every base table file (name, size, mtime), the config
+/// text and this version of flowmeter.
+pub fn fingerprint(store: &Store, config: &Config) -> String {
+    let mut files = vec![];
+    for t in TABLES.iter().filter(|t| t.kind == TableKind::Base) {
+        walk(&store.root().join(t.name), &mut files);
+    }
+    files.sort();
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    fnv(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    fnv(&mut h, config.text.as_bytes());
+    fnv(&mut h, format!("{:?}", config.path).as_bytes());
+    for (p, len, mtime) in files {
+        fnv(&mut h, format!("{p}\0{len}\0{mtime}\n").as_bytes());
+    }
+    format!("{h:016x}")
+}
+
+/// True when the last analysis ran on exactly these base tables and config.
+pub fn is_fresh(store: &Store, config: &Config) -> bool {
+    std::fs::read_to_string(store.root().join(FINGERPRINT_FILE))
+        .is_ok_and(|s| s.trim() == fingerprint(store, config))
+}
+
+/// Records `fp` (taken before the run) as the fingerprint of the current analysis.
+pub fn mark_fresh(store: &Store, fp: &str) -> flowmeter_store::Result<()> {
+    flowmeter_store::write_atomic(
+        &store.root().join(FINGERPRINT_FILE),
+        format!("{fp}\n").as_bytes(),
+    )
+}

@@ -1,0 +1,169 @@
+//! `flowmeter metrics`: DORA metrics per period.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use flowmeter_analysis::{metrics, By, MetricsOptions};
+use flowmeter_store::Store;
+use polars::prelude::*;
+
+use crate::cli::{GlobalOpts, OutputOpts};
+use crate::output::{cell, emit, render, Format};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  flowmeter metrics                               # production, by month
+  flowmeter metrics --by week --since 2024-01-01 --until 2024-03-31
+  flowmeter metrics --env staging --repo acme/api --tiers 2023
+  flowmeter metrics --format json                 # {summary, periods}
+  flowmeter metrics --format csv > metrics.csv    # one row per period
+
+Table and Markdown show one column per period plus `all`. Periods with fewer
+than 10 deployments are marked low-confidence. Every number can be traced with
+`flowmeter explain deployment ID` and `flowmeter sql`.";
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// Environment(s) to measure (default: the production ones).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+    /// First day, inclusive (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    pub since: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_day)]
+    pub until: Option<NaiveDate>,
+    /// Period length.
+    #[arg(long, value_enum, default_value = "month")]
+    pub by: ByArg,
+    /// Only this repo.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// DORA tier table year (default: the config's `tiers`, else 2024).
+    #[arg(long)]
+    pub tiers: Option<u16>,
+    #[command(flatten)]
+    pub out: OutputOpts,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ByArg {
+    Week,
+    Month,
+    Quarter,
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("`{s}` is not a YYYY-MM-DD date: {e}"))
+}
+
+pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
+    let store = Store::open(&global.data)?;
+    let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
+    let opts = MetricsOptions {
+        envs: args.envs,
+        since: args.since,
+        until: args.until,
+        by: match args.by {
+            ByArg::Week => By::Week,
+            ByArg::Month => By::Month,
+            ByArg::Quarter => By::Quarter,
+        },
+        repo: args.repo,
+        tiers: args.tiers,
+    };
+    let m = metrics(&store, &config, &opts).context("computing metrics")?;
+    let out = args.out.output.as_deref();
+    match args.out.format {
+        Format::Json => {
+            let v = serde_json::json!({"summary": m.summary, "periods": m.periods});
+            let mut s = serde_json::to_string_pretty(&v)?;
+            s.push('\n');
+            emit(out, s.as_bytes())
+        }
+        Format::Csv | Format::Parquet => emit(out, &render(&m.frame, args.out.format, out)?),
+        Format::Table | Format::Markdown => {
+            let mut text = String::new();
+            let s = &m.summary;
+            let md = args.out.format == Format::Markdown;
+            let line = |t: &mut String, l: String| {
+                t.push_str(&l);
+                t.push_str(if md { "  \n" } else { "\n" });
+            };
+            line(
+                &mut text,
+                format!(
+                    "environments: {}{}",
+                    s.environments.join(", "),
+                    s.repo
+                        .as_ref()
+                        .map(|r| format!(" (repo {r})"))
+                        .unwrap_or_default()
+                ),
+            );
+            line(&mut text, s.config.clone());
+            line(
+                &mut text,
+                format!(
+                    "tiers: DORA {} benchmark table; lead time from {}_at",
+                    s.tiers_year, s.lead_time_start
+                ),
+            );
+            if m.periods.is_empty() {
+                line(&mut text, "no deployments in range".into());
+                return emit(out, text.as_bytes()).map(|_| ExitCode::SUCCESS);
+            }
+            let low: Vec<&str> = m
+                .periods
+                .iter()
+                .filter(|p| p.low_confidence)
+                .map(|p| p.period.as_str())
+                .collect();
+            if !low.is_empty() {
+                line(
+                    &mut text,
+                    format!(
+                        "low confidence (< {} deployments): {}",
+                        s.low_confidence_below,
+                        low.join(", ")
+                    ),
+                );
+            }
+            text.push('\n');
+            let t = transpose(&m.frame)?;
+            text.push_str(&String::from_utf8(render(&t, args.out.format, out)?)?);
+            emit(out, text.as_bytes())
+        }
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per metric, one column per period.
+fn transpose(df: &DataFrame) -> Result<DataFrame> {
+    let periods: Vec<String> = df
+        .column("period")?
+        .str()?
+        .iter()
+        .map(|p| p.unwrap_or("").to_string())
+        .collect();
+    let mut cols = vec![Column::new(
+        "metric".into(),
+        df.get_column_names()
+            .iter()
+            .skip(1)
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>(),
+    )];
+    for (i, p) in periods.iter().enumerate() {
+        let vals: Vec<String> = df
+            .columns()
+            .iter()
+            .skip(1)
+            .map(|c| cell(&c.get(i).unwrap_or(AnyValue::Null)))
+            .collect();
+        cols.push(Column::new(p.as_str().into(), vals));
+    }
+    Ok(DataFrame::new(df.width() - 1, cols)?)
+}
