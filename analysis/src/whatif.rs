@@ -955,6 +955,7 @@ mod tests {
                 assert!(fit.p_value.unwrap() < 0.001, "{fit:?}");
             }
         }
+        eprintln!("planted odds ratio covered in {covered}/{reps} replicates");
         // A 95% interval should cover the truth in about 95% of replicates
         // (binomial sd for 200 replicates is 1.5 points).
         assert!((180..=199).contains(&covered), "coverage {covered}/{reps}");
