@@ -217,6 +217,10 @@ pub struct WhatIfRow {
     pub predicted_changes_in_failed: Option<Estimate>,
     /// `current` only: failed deployments actually observed.
     pub observed_failures: Option<usize>,
+    /// Share of this row's deployments whose batch lies outside the middle
+    /// 90% (p5-p95) of the batches the risk model was fitted on: how much of
+    /// the prediction is extrapolation.
+    pub extrapolated_share: Option<f64>,
 }
 
 /// The check of the model against the actual history.
@@ -376,6 +380,25 @@ pub fn whatif(
     let draws = fit
         .map(|f| f.draw_coefficients(opts.draws, &mut SplitMix64::new(opts.seed)))
         .unwrap_or_default();
+    // The batch sizes the model has seen (p5-p95 of the fitted deployments).
+    let mut seen: Vec<f64> = deployments
+        .iter()
+        .filter(|d| d.batch_commits > 0)
+        .map(|d| d.batch_commits as f64)
+        .collect();
+    seen.sort_by(f64::total_cmp);
+    let seen = stats::quantile_sorted(&seen, 0.05).zip(stats::quantile_sorted(&seen, 0.95));
+    let outside = |batches: &[usize]| -> Option<f64> {
+        let (lo, hi) = seen?;
+        if batches.is_empty() || fit.is_none() {
+            return None;
+        }
+        let n = batches
+            .iter()
+            .filter(|b| (**b as f64) < lo || (**b as f64) > hi)
+            .count();
+        Some(n as f64 / batches.len() as f64)
+    };
     let mut rows = vec![];
     let mut warnings = vec![];
 
@@ -426,6 +449,7 @@ pub fn whatif(
         predicted_failures: pf,
         predicted_changes_in_failed: pc,
         observed_failures: Some(current_deps.iter().filter(|d| d.failed).count()),
+        extrapolated_share: outside(&current_batches),
     });
     let check = fit.map(|f| check_current(f, &current_deps, &draws, opts.seed));
     if let Some(c) = &check {
@@ -466,7 +490,27 @@ pub fn whatif(
             predicted_failures: pf,
             predicted_changes_in_failed: pc,
             observed_failures: None,
+            extrapolated_share: outside(&r.batches),
         });
+    }
+    if let Some((lo, hi)) = seen.filter(|_| fit.is_some()) {
+        for row in rows
+            .iter()
+            .filter(|r| r.extrapolated_share.is_some_and(|s| s > 0.25))
+        {
+            warnings.push(format!(
+                "{}: {:.0}% of its deployments have batch sizes outside the range where 90% of the fitted deployments lie ({lo:.0}-{hi:.0} commits), so its predicted failures are an extrapolation of the model",
+                row.policy,
+                100.0 * row.extrapolated_share.unwrap_or(0.0)
+            ));
+        }
+    }
+    if let Some(f) = fit.filter(|f| f.p_value >= 0.05) {
+        warnings.push(format!(
+            "the risk model finds no significant link between batch size and failure (odds ratio per doubling {:.2}, p = {:.2}): differences in predicted failures between policies then mostly follow the number of deployments, and their intervals are wide",
+            f.odds_ratio(),
+            f.p_value
+        ));
     }
     if fit.is_none() {
         warnings.push(
@@ -1033,6 +1077,16 @@ mod tests {
                 "{c:?}: truth {truth}, {p:?}"
             );
         }
+        // On-merge batches (1-2 changes) lie far below the weekly batches the
+        // model was fitted on: flagged as extrapolation. Weekly is not.
+        let on_merge = report.rows.iter().find(|r| r.policy == "on-merge").unwrap();
+        assert!(on_merge.extrapolated_share.unwrap() > 0.9, "{on_merge:?}");
+        assert!(weekly_row.extrapolated_share.unwrap() <= 0.1 + 1e-9);
+        assert!(report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("on-merge: ") && w.contains("extrapolation")));
+        assert!(!report.warnings.iter().any(|w| w.starts_with("weekly: ")));
         // Same seed, same report.
         assert_eq!(
             report,

@@ -126,5 +126,6 @@ fn rows_frame(r: &WhatIfReport) -> Result<DataFrame> {
         "changes_in_failed_lo" => est(pc, 1),
         "changes_in_failed_hi" => est(pc, 2),
         "failures_observed" => w.iter().map(|r| r.observed_failures.map(|b| b as i64)).collect::<Vec<_>>(),
+        "extrapolated_share" => w.iter().map(|r| r.extrapolated_share).collect::<Vec<_>>(),
     )?)
 }
