@@ -374,3 +374,50 @@ fn help_ends_with_examples() {
         assert!(h.contains("Examples:\n  flowmeter "), "{cmd}: {h}");
     }
 }
+
+#[test]
+fn defaults_come_from_the_config() {
+    // `live` is production by flag, `develop` is the first environment.
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("flowmeter.toml");
+    let text = "[[environment]]\nname = \"develop\"\nbranch = \"develop\"\n\n\
+                [[environment]]\nname = \"live\"\ntags = \"v*\"\nproduction = true\n\n\
+                [[environment]]\nname = \"archive\"\nbranch = \"archive\"\n";
+    std::fs::write(&config_path, text).unwrap();
+    let data = dir.path().join("data");
+    let stats = df!(
+        "repo" => ["api"; 3],
+        "environment" => ["live", "live", "archive"],
+        "deployment_id" => ["l1", "l2", "a1"],
+        "deployed_at" => [us("2024-03-05T12:00:00Z"), us("2024-03-12T12:00:00Z"), us("2024-03-13T12:00:00Z")],
+        "batch_commits" => [1i64, 2, 5],
+        "failed" => [false, true, false],
+    )
+    .unwrap();
+    put(&data, &DEPLOYMENT_STATS, stats);
+    let changes = df!(
+        "repo" => ["api"; 2], "sha" => ["c1", "c1"], "environment" => ["develop", "live"],
+        "deployed_at" => [us("2024-03-04T09:00:00Z"), us("2024-03-05T12:00:00Z")],
+    )
+    .unwrap();
+    put(&data, &CHANGES, changes);
+    // Fresh for this config, so the tables above stand.
+    let store = Store::open(&data).unwrap();
+    let config = Config::parse(text, &config_path).unwrap();
+    mark_fresh(&store, &fingerprint(&store, &config)).unwrap();
+    let cfg = config_path.to_str().unwrap();
+    let r = json(&data, &["--config", cfg, "risk"]);
+    assert_eq!(r["environment"], "live");
+    assert_eq!(r["deployments"], 2);
+    let w = json(&data, &["--config", cfg, "whatif"]);
+    assert_eq!(w["changes"], 1);
+    assert!(w["assumptions"][0]
+        .as_str()
+        .unwrap()
+        .contains("environment `develop`"));
+    // c1: develop Monday 09:00, live Tuesday 12:00 -> 27 h.
+    close(&w["rows"][0]["lead_time_median_h"], 27.0, 1e-9);
+    // --env still wins.
+    let a = json(&data, &["--config", cfg, "risk", "--env", "archive"]);
+    assert_eq!(a["deployments"], 1);
+}
