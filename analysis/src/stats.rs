@@ -299,7 +299,12 @@ pub fn logistic_regression(x: &[f64], y: &[bool]) -> Result<LogisticFit> {
     assert_eq!(x.len(), y.len(), "x and y must have the same length");
     let n = x.len();
     let events = y.iter().filter(|b| **b).count();
-    if n < 3 || events == 0 || events == n {
+    if n < 3 {
+        return Err(Error::Fit(format!(
+            "only {n} observations (with a batch size of at least 1): too few to fit a slope"
+        )));
+    }
+    if events == 0 || events == n {
         return Err(Error::Fit(format!(
             "{events} failures in {n} observations: a logistic fit needs both failures and successes"
         )));

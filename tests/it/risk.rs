@@ -421,3 +421,120 @@ fn defaults_come_from_the_config() {
     let a = json(&data, &["--config", cfg, "risk", "--env", "archive"]);
     assert_eq!(a["deployments"], 1);
 }
+
+/// The known-ground-truth history, end to end through the store and the CLI:
+/// 1200 merges over two years shipped by a weekly train, each deployment
+/// failing with probability logistic(-3 + 0.7 log2(batch)), i.e. the odds
+/// multiply by e^0.7 = 2.01 per doubling.
+#[test]
+fn ground_truth_through_the_cli() {
+    use flowmeter_analysis::{replay, stats::logistic, Cadence, MainlineChange, SplitMix64};
+    let (b0, b1) = (-3.0f64, 0.7f64);
+    let mut rng = SplitMix64::new(2026);
+    let start = us("2022-01-03T00:00:00Z");
+    let day = 86_400_000_000i64;
+    let mut merges: Vec<MainlineChange> = (0..1200)
+        .map(|k| MainlineChange {
+            repo: "api".into(),
+            sha: format!("c{k:04}"),
+            at: start + (rng.uniform() * 730.0 * day as f64) as i64,
+            shipped_at: None,
+        })
+        .collect();
+    merges.sort_by_key(|m| m.at);
+    let delay = 30 * 60 * 1_000_000;
+    let weekly = replay(&merges, Cadence::Weekly, delay);
+    let mut releases = weekly.ship.clone();
+    releases.sort();
+    releases.dedup();
+    assert_eq!(releases.len(), weekly.batches.len());
+    let failed: Vec<bool> = weekly
+        .batches
+        .iter()
+        .map(|b| rng.uniform() < logistic(b0 + b1 * (*b as f64).log2()))
+        .collect();
+    let n = releases.len();
+    let stats = df!(
+        "repo" => vec!["api"; n],
+        "environment" => vec!["production"; n],
+        "deployment_id" => (0..n).map(|k| format!("w{k}")).collect::<Vec<_>>(),
+        "deployed_at" => releases.clone(),
+        "batch_commits" => weekly.batches.iter().map(|b| *b as i64).collect::<Vec<_>>(),
+        "failed" => failed.clone(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), &DEPLOYMENT_STATS, stats);
+    let mut env = vec![];
+    let mut sha = vec![];
+    let mut at = vec![];
+    for (m, s) in merges.iter().zip(&weekly.ship) {
+        env.extend(["main", "production"]);
+        sha.extend([m.sha.clone(), m.sha.clone()]);
+        at.extend([m.at, *s]);
+    }
+    let rows = env.len();
+    put(
+        dir.path(),
+        &CHANGES,
+        df!("repo" => vec!["api"; rows], "sha" => sha, "environment" => env, "deployed_at" => at)
+            .unwrap(),
+    );
+
+    let r = json(dir.path(), &["risk"]);
+    let fit = &r["fits"][0];
+    let (lo, hi) = (
+        fit["ci_lo"].as_f64().unwrap(),
+        fit["ci_hi"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= b1.exp() && b1.exp() <= hi,
+        "planted {} not in {fit}",
+        b1.exp()
+    );
+    assert!(lo > 1.0, "the effect is detected: {fit}");
+    // No small-sample warning; the lines fit has no data (no line counts here).
+    assert_eq!(
+        r["warnings"],
+        serde_json::json!([
+            "lines fit: cannot fit the risk model: only 0 observations (with a batch size of at least 1): too few to fit a slope"
+        ]),
+        "{r:#}"
+    );
+
+    let w = json(dir.path(), &["whatif", "--mainline-env", "main"]);
+    let observed = failed.iter().filter(|f| **f).count();
+    let check = &w["check"];
+    assert_eq!(check["observed_failures"], observed);
+    assert_eq!(check["consistent"], true, "{check}");
+    close(&check["predicted_failures"], observed as f64, 1e-6);
+    let row = |p: &str| {
+        w["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["policy"] == p)
+            .unwrap()
+            .clone()
+    };
+    // The weekly replay is the real cadence: the same deployments and prediction.
+    let (current, weekly_row) = (row("current"), row("weekly"));
+    assert_eq!(weekly_row["deployments"], n);
+    assert_eq!(
+        current["lead_time_median_h"],
+        weekly_row["lead_time_median_h"]
+    );
+    close(
+        &weekly_row["predicted_failures"]["value"],
+        current["predicted_failures"]["value"].as_f64().unwrap(),
+        1e-9,
+    );
+    // With risk rising in batch size, sparser trains are predicted to fail
+    // fewer times but to catch more changes in each failure.
+    let cif = |p: &str| {
+        row(p)["predicted_changes_in_failed"]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(cif("daily") < cif("weekly") && cif("weekly") < cif("monthly"));
+}
