@@ -86,6 +86,54 @@ pub enum IngestSource {
     /// An incident log (CSV or JSON): incident_id, opened_at[, resolved_at, title, severity, repo, caused_by_sha, deployment_id].
     #[command(after_help = crate::cmd::ingest::INCIDENTS_EXAMPLES)]
     Incidents(crate::cmd::ingest::FileArgs),
+    /// Merged PRs, deployments, releases, tags, Actions runs and incident issues from GitHub.
+    #[command(after_help = GITHUB_EXAMPLES)]
+    Github(GithubArgs),
+}
+
+const GITHUB_EXAMPLES: &str = "\
+Examples:
+  GITHUB_TOKEN=... flowmeter ingest github acme/api acme/web
+  flowmeter ingest github acme/api --token-env ACME_GH_TOKEN
+  flowmeter ingest github acme/api --api-url https://ghe.example.com/api/v3
+  flowmeter ingest github acme/api --workflow 'release*' --incident-label outage
+  flowmeter ingest github acme/api --resources pull_requests,deployments
+
+A second run fetches only what changed since the first (marks in the sync_state table).
+Without a token, requests are anonymous (60 an hour on github.com) and PRs use REST.";
+
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// Repositories as OWNER/REPO (also their name in the store).
+    #[arg(required = true, value_name = "OWNER/REPO")]
+    pub repos: Vec<String>,
+    /// The REST API base: GitHub Enterprise Server is https://HOST/api/v3.
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub api_url: String,
+    /// Read the token from this environment variable instead of GITHUB_TOKEN.
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+    /// Actions workflows whose name matches GLOB (case-insensitive) are deployment evidence.
+    #[arg(long, value_name = "GLOB", default_value = "*deploy*")]
+    pub workflow: String,
+    /// Issues with this label are incidents (repeat for several).
+    #[arg(long = "incident-label", value_name = "LABEL", default_values_t = vec!["incident".to_string()])]
+    pub incident_labels: Vec<String>,
+    /// How to fetch merged PRs: graphql (1 request per 100 PRs, needs a token),
+    /// rest (about 3 per PR), or auto (graphql with a token).
+    #[arg(long, value_enum, default_value_t = PrApiArg::Auto)]
+    pub pr_api: PrApiArg,
+    /// Only these resources (comma-separated): pull_requests, deployments,
+    /// releases, tags, workflow_runs, incidents.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PrApiArg {
+    Auto,
+    Rest,
+    Graphql,
 }
 
 const GIT_EXAMPLES: &str = "\

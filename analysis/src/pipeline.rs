@@ -49,6 +49,11 @@ pub struct Deploy {
     pub source: String,
     pub ref_: Option<String>,
     pub production: bool,
+    /// Sort key: `at`, except on a branch, where it never decreases along the
+    /// first-parent chain (a child committed "before" its parent still deploys after it).
+    pub order: i64,
+    /// Longest path from a root: breaks time ties parent-first.
+    pub generation: u32,
 }
 
 /// What a deployment shipped, from the marking pass.
@@ -150,10 +155,16 @@ pub fn resolve_deployments(
     let mut out: Vec<Deploy> = vec![];
     let mut repos: BTreeSet<String> = inp.graphs.keys().cloned().collect();
     repos.extend(inp.deployments.iter().filter_map(|d| d.repo.clone()));
+    let gens: HashMap<&str, Vec<u32>> = inp
+        .graphs
+        .iter()
+        .map(|(r, g)| (r.as_str(), generations(g)))
+        .collect();
     for (pos, env) in config.environments.iter().enumerate() {
         for repo in &repos {
             let before = out.len();
             let graph = inp.graphs.get(repo);
+            let gen = gens.get(repo.as_str());
             let mut push = |id: String,
                             sha: String,
                             at: i64,
@@ -177,6 +188,8 @@ pub fn resolve_deployments(
                     source: source.to_string(),
                     ref_,
                     production: env.production,
+                    order: at,
+                    generation: commit.and_then(|c| gen.map(|g| g[c as usize])).unwrap_or(0),
                 });
             };
             if let Some(g) = graph {
@@ -269,8 +282,21 @@ pub fn resolve_deployments(
                     }
                 }
             }
+            // Branch deployments were pushed first, tip to root: their order never
+            // decreases from root to tip, whatever the committer clocks said.
+            let nb = out[before..]
+                .iter()
+                .take_while(|d| d.source == "branch")
+                .count();
+            let mut floor = i64::MIN;
+            for d in out[before..before + nb].iter_mut().rev() {
+                floor = floor.max(d.at);
+                d.order = floor;
+            }
             let slice = &mut out[before..];
-            slice.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+            slice.sort_by(|a, b| {
+                (a.order, a.generation, &a.id).cmp(&(b.order, b.generation, &b.id))
+            });
             // The same id from two sources is one deployment.
             let mut seen = BTreeSet::new();
             let mut keep: Vec<Deploy> = out
@@ -299,12 +325,56 @@ pub fn resolve_deployments(
             *unused.entry(d.environment.as_str()).or_default() += 1;
         }
     }
+    let orphans = inp
+        .deployments
+        .iter()
+        .filter(|d| d.repo.is_none() && !inp.graphs.values().any(|g| g.resolve(&d.sha).is_some()))
+        .count();
+    if orphans > 0 {
+        warnings.push(format!(
+            "{orphans} imported deployment rows have no repo and a sha no ingested repo has: they are not used"
+        ));
+    }
     for (env, n) in unused {
         warnings.push(format!(
             "{n} imported deployment rows for environment `{env}` are not used: give that [[environment]] a `file = \"...\"` source"
         ));
     }
     out
+}
+
+/// Each commit's generation: 1 + the largest generation of its parents.
+fn generations(g: &Graph) -> Vec<u32> {
+    let n = g.shas.len();
+    let mut gen = vec![0u32; n];
+    let mut stack: Vec<(u32, bool)> = vec![];
+    for root in 0..n as u32 {
+        if gen[root as usize] != 0 {
+            continue;
+        }
+        stack.push((root, false));
+        while let Some((c, expanded)) = stack.pop() {
+            let ci = c as usize;
+            if gen[ci] != 0 {
+                continue;
+            }
+            if expanded {
+                gen[ci] = 1 + g.parents[ci]
+                    .iter()
+                    .map(|p| gen[*p as usize])
+                    .max()
+                    .unwrap_or(0);
+            } else {
+                stack.push((c, true));
+                for &p in &g.parents[ci] {
+                    if gen[p as usize] == 0 {
+                        stack.push((p, false));
+                    }
+                }
+            }
+        }
+    }
+    gen
 }
 
 fn branch_of(env: &Environment, inp: &Inputs, repo: &str) -> Option<String> {
@@ -922,6 +992,8 @@ mod tests {
             source: "file".into(),
             ref_: None,
             production: true,
+            order: at,
+            generation: 0,
         }
     }
 
@@ -955,6 +1027,57 @@ mod tests {
         assert_eq!(names(&inp, &s[3].commits), ["f"]);
         assert!(!s[4].is_rollback && s[4].commits.is_empty());
         assert!(!s[5].is_rollback && s[5].commits.is_empty());
+    }
+
+    #[test]
+    fn branch_order_survives_clock_skew_and_ties() {
+        // a(100) - b(300) - c(200) - d(200): c was committed "before" b, and d
+        // at the same second as c; the branch order must still be a b c d.
+        let mut g = Graph::default();
+        for (i, (n, t)) in [("a", 100), ("b", 300), ("c", 200), ("d", 200)]
+            .iter()
+            .enumerate()
+        {
+            g.shas.push(n.to_string());
+            g.index.insert(n.to_string(), i as u32);
+            g.parents
+                .push(if i == 0 { vec![] } else { vec![i as u32 - 1] });
+            g.authored.push(Some(t * 1_000_000));
+            g.committed.push(Some(t * 1_000_000));
+            g.summary.push(n.to_string());
+            g.is_merge.push(false);
+            g.files.push(1);
+            g.additions.push(1);
+            g.deletions.push(0);
+            g.reverts.push(None);
+        }
+        let mut inp = Inputs::default();
+        inp.graphs.insert("r".into(), g);
+        inp.refs.insert(
+            "r".into(),
+            vec![crate::inputs::RefRow {
+                name: "prod".into(),
+                kind: "branch".into(),
+                sha: "d".into(),
+                tagged_at: None,
+            }],
+        );
+        let cfg = Config::parse(
+            "[[environment]]\nname = \"production\"\nbranch = \"prod\"\n",
+            "f.toml".as_ref(),
+        )
+        .unwrap();
+        let mut warnings = vec![];
+        let d = resolve_deployments(&cfg, &inp, &mut warnings);
+        let shas: Vec<&str> = d.iter().map(|x| x.sha.as_str()).collect();
+        assert_eq!(shas, ["a", "b", "c", "d"]);
+        let s = map_commits(&inp, &d);
+        assert!(s.iter().all(|x| !x.is_rollback));
+        assert_eq!(
+            s.iter().map(|x| x.commits.len()).collect::<Vec<_>>(),
+            [0, 1, 1, 1]
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

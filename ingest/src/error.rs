@@ -35,6 +35,8 @@ pub enum Error {
         #[source]
         source: globset::Error,
     },
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
 }
 
 /// The ingest result type.

@@ -6,6 +6,8 @@
 //! - [`git`]: branches, tags and commits of a local repository, with diff
 //!   stats against the first parent computed in parallel (one libgit2 handle
 //!   per rayon worker), revert and cherry-pick links, and a patch id.
+//! - [`github`]: merged pull requests, deployments, releases, tags, Actions
+//!   runs and incident issues from the GitHub API (octocrab), incrementally.
 //!
 //! ```no_run
 //! use flowmeter_ingest::git::{ingest_git, GitOptions, NoProgress};
@@ -22,5 +24,6 @@
 mod error;
 pub mod file;
 pub mod git;
+pub mod github;
 
 pub use error::{Error, Result};

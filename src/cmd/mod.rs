@@ -1,14 +1,14 @@
 //! One module per subcommand.
 
 pub(crate) mod analyze;
-pub(crate) mod compare;
+mod compare;
 pub(crate) mod explain;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod metrics;
-pub(crate) mod risk;
+mod risk;
 mod sql;
-pub(crate) mod whatif;
+mod whatif;
 
 use std::process::ExitCode;
 

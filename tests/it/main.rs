@@ -5,5 +5,6 @@ mod common;
 mod dora;
 mod failures;
 mod git_ingest;
+mod github;
 mod risk;
 mod sql;

@@ -162,25 +162,42 @@ impl Differ {
         if let Some(p) = self.cache.get(&key) {
             return Some(*p);
         }
-        let old_data = self.content(old)?;
-        let new_data = self.content(new)?;
-        let p = count_lines(&old_data, &new_data);
+        // Blobs are borrowed from libgit2, not copied.
+        let old_data = Content::load(&self.repo, old)?;
+        let new_data = Content::load(&self.repo, new)?;
+        let p = count_lines(old_data.bytes(), new_data.bytes());
         self.cache.insert(key, p);
         Some(p)
     }
+}
 
-    fn content(&self, side: Side) -> Option<Vec<u8>> {
+/// One side of a changed file: nothing, a blob, or a submodule's text.
+enum Content<'r> {
+    Empty,
+    Blob(git2::Blob<'r>),
+    Text(Vec<u8>),
+}
+
+impl<'r> Content<'r> {
+    fn load(repo: &'r Repository, side: Side) -> Option<Content<'r>> {
         if side.id.is_zero() {
-            return Some(Vec::new());
+            return Some(Content::Empty);
         }
         if side.mode == FileMode::Commit {
             // A submodule: git diffs the text "Subproject commit <sha>".
-            return Some(format!("Subproject commit {}\n", side.id).into_bytes());
+            return Some(Content::Text(
+                format!("Subproject commit {}\n", side.id).into_bytes(),
+            ));
         }
-        self.repo
-            .find_blob(side.id)
-            .ok()
-            .map(|b| b.content().to_vec())
+        repo.find_blob(side.id).ok().map(Content::Blob)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Content::Empty => &[],
+            Content::Blob(b) => b.content(),
+            Content::Text(t) => t,
+        }
     }
 }
 

@@ -219,6 +219,9 @@ pub fn ingest_git(
     progress: &dyn Progress,
 ) -> Result<GitReport> {
     let started = Instant::now();
+    // git does not re-hash objects it reads; libgit2 does unless told not to.
+    // Reads stay checked by zlib's CRC and pack index; this only skips SHA-1.
+    git2::opts::strict_hash_verification(false);
     let repo = open_repo(path)?;
     let location = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let name = opts.name.as_str();
