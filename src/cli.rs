@@ -262,15 +262,15 @@ Examples:
   flowmeter risk --env prod --format markdown
   flowmeter risk --format json > risk.json     # buckets, fits, warnings
 
-Reads `deployment_stats` (run `flowmeter analyze` first). Production is the
-environment named by --env (default `production`).";
+Reads `deployment_stats`, rerunning the analysis first when it is stale.
+Production is --env, or the config's production environment.";
 
 #[derive(Debug, Args)]
 #[command(after_help = RISK_EXAMPLES)]
 pub struct RiskArgs {
-    /// The production environment (its deployments are analysed).
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub out: OutputOpts,
 }
@@ -299,11 +299,11 @@ pub struct WhatIfArgs {
     /// How long the pipeline takes from merge to production (90s, 30m, 2h, 1d).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub pipeline_delay: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
-    /// The environment whose arrivals are replayed (default: the one with the
-    /// earliest deployments; the default branch's commits when that is production).
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The environment whose arrivals are replayed (default: the config's first
+    /// environment; the default branch's commits when that is production).
     #[arg(long, value_name = "NAME")]
     pub mainline_env: Option<String>,
     /// Coefficient draws for the uncertainty of predicted failures.
@@ -333,9 +333,9 @@ pub struct CompareArgs {
     /// The second period, FROM..TO.
     #[arg(long, value_name = "RANGE")]
     pub after: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     /// Bootstrap resamples.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub resamples: usize,
