@@ -199,15 +199,12 @@ impl Deck {
         let mut bullets = vec![];
         let (big, caption) = match &b.fit {
             Some(f) => {
+                let inconclusive = f.ci_lo <= 1.0 && f.ci_hi >= 1.0;
                 bullets.push(format!(
-                    "95% CI ×{}–×{}, p = {:.3}; {} deployments, {} failures.",
-                    trim(f.ci_lo),
-                    trim(f.ci_hi),
-                    f.p_value,
-                    f.deployments,
-                    f.failures
+                    "Logistic fit on {} deployments with {} failed: p = {:.3}.",
+                    f.deployments, f.failures, f.p_value
                 ));
-                if f.ci_lo <= 1.0 && f.ci_hi >= 1.0 {
+                if inconclusive {
                     bullets.push(
                         "The interval includes ×1: the data cannot rule out no effect.".into(),
                     );
@@ -217,7 +214,12 @@ impl Deck {
                 }
                 (
                     format!("×{}", trim(f.odds_ratio_per_doubling)),
-                    "odds of failure per doubling of batch size".to_string(),
+                    format!(
+                        "odds of failure per doubling of batch size (95% CI ×{}–×{}{})",
+                        trim(f.ci_lo),
+                        trim(f.ci_hi),
+                        if inconclusive { ", inconclusive" } else { "" }
+                    ),
                 )
             }
             None => {
@@ -237,7 +239,8 @@ impl Deck {
                 }
             }
         };
-        for k in &b.buckets.buckets {
+        // The per-bucket numbers are on the chart; listed only without a fit.
+        for k in b.buckets.buckets.iter().filter(|_| b.fit.is_none()) {
             bullets.push(format!(
                 "{}: {} failed of {} ({}, {} {}–{})",
                 k.label,
