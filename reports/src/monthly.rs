@@ -195,7 +195,7 @@ impl MonthlyReport {
             let Some(now) = h.this_month else { continue };
             let mut text = match h.previous_month {
                 Some(prev) if prev == now => format!(
-                    "{} was unchanged at {} ({}).",
+                    "{}: unchanged at {}, as in {}.",
                     h.metric,
                     h.unit.format(now),
                     self.previous_month
@@ -210,7 +210,7 @@ impl MonthlyReport {
                         String::new()
                     };
                     format!(
-                        "{} {} from {} in {} to {}{}, {}.",
+                        "{}: {} from {} in {} to {}{}, {}.",
                         h.metric,
                         verb,
                         h.unit.format(prev),
@@ -225,7 +225,7 @@ impl MonthlyReport {
                     )
                 }
                 None => format!(
-                    "{} was {}; there is no value for {} to compare with.",
+                    "{}: {}; there is no value for {} to compare with.",
                     h.metric,
                     h.unit.format(now),
                     self.previous_month
@@ -233,20 +233,20 @@ impl MonthlyReport {
             };
             if let Some(t) = h.trailing_3m_median {
                 let rel = if now == t {
-                    "equal to"
+                    "Equal to"
                 } else if (now > t) == (h.better == Better::Higher) {
-                    "better than"
+                    "Better than"
                 } else {
-                    "worse than"
+                    "Worse than"
                 };
                 let _ = write!(
                     text,
-                    " That is {rel} the median of the three months before ({}).",
+                    " {rel} the median of the three months before ({}).",
                     h.unit.format(t)
                 );
             }
             if let Some(tier) = h.tier {
-                let _ = write!(text, " It is in the DORA {} tier.", tier.name());
+                let _ = write!(text, " DORA tier: {}.", tier.name());
             }
             if h.low_confidence {
                 text.push_str(" Treat it with caution: fewer than 10 deployments this month.");
@@ -355,7 +355,7 @@ impl MonthlyReport {
             );
             let _ = writeln!(
                 h,
-                "<figure id=\"fig-{}\">\n{}\n<figcaption><b>Figure {}.</b> {} {}</figcaption>\n</figure>",
+                "<figure id=\"fig-{}\">\n{}\n<figcaption><b>Figure {}. {}.</b> {}</figcaption>\n</figure>",
                 fig.chart.slug(),
                 svg.trim(),
                 i + 1,
@@ -467,7 +467,7 @@ impl MonthlyReport {
         for (i, f) in self.figures.iter().enumerate() {
             let _ = writeln!(
                 m,
-                "![Figure {}: {}]({}.png)\n\n**Figure {}.** {} {}\n",
+                "![Figure {}: {}]({}.png)\n\n**Figure {}. {}.** {}\n",
                 i + 1,
                 escape_markdown(&f.chart.title()),
                 f.chart.slug(),

@@ -790,14 +790,14 @@ pub(crate) mod adapter {
             let w = format!("{} to {}", window[0].label(), month.label());
             let y = self.year;
             let figures = vec![
-                fig(rep::Chart::Scorecard(self.scorecard(now)), format!("Where {} sits against the DORA {y} tiers; the filled cell is the tier reached.", month.label())),
-                fig(rep::Chart::DeploysPerWeek(c.weekly), format!("Production deployments per week, {w}; the line is the 4-week trailing mean.")),
-                fig(rep::Chart::LeadTimeMonthly(c.lead_monthly), format!("Commit-to-production lead time per month, {w}; the band holds the middle half of changes.")),
-                fig(rep::Chart::LeadTimeHistogram(c.histogram), format!("Lead times of all changes deployed {w}, on bins that double in width.")),
-                fig(rep::Chart::BatchSizes(c.batch), format!("Non-merge commits shipped by each production deployment, {w}.")),
-                fig(rep::Chart::ChangeFailRate(c.cfr), format!("Failed ÷ all production deployments per month, {w}, over the DORA {y} tier bands (tiers matched best first).")),
-                fig(rep::Chart::RecoveryTimes(c.recovery), format!("Time from each failed deployment, {w}, to its recovery; dashed lines are the DORA {y} thresholds.")),
-                fig(rep::Chart::FailureByBatch(c.by_batch), format!("Share of production deployments that failed, by commits shipped, {w}; whiskers are 95% Wilson intervals, labels failed of total.")),
+                fig(rep::Chart::Scorecard(self.scorecard(now)), format!("{}; the filled cell is the tier reached.", month.label())),
+                fig(rep::Chart::DeploysPerWeek(c.weekly), format!("{w}; the line is the 4-week trailing mean.")),
+                fig(rep::Chart::LeadTimeMonthly(c.lead_monthly), format!("Commit to production, {w}; the band holds the middle half of changes.")),
+                fig(rep::Chart::LeadTimeHistogram(c.histogram), format!("Changes deployed {w}, on bins that double in width.")),
+                fig(rep::Chart::BatchSizes(c.batch), format!("Non-merge commits shipped, {w}.")),
+                fig(rep::Chart::ChangeFailRate(c.cfr), format!("{w}, over the DORA {y} tier bands (matched best tier first).")),
+                fig(rep::Chart::RecoveryTimes(c.recovery), format!("From each failed deployment, {w}, to its recovery; dashed lines are the DORA {y} thresholds.")),
+                fig(rep::Chart::FailureByBatch(c.by_batch), format!("Production deployments {w}; whiskers are 95% Wilson intervals.")),
             ];
             let mut definitions: Vec<rep::Definition> = fa::DEFINITIONS
                 .iter()

@@ -485,7 +485,7 @@ fn monthly_report_numbers_match_the_hand_computed_fixture() {
         cfr_sentence["text"]
             .as_str()
             .unwrap()
-            .starts_with("Change fail rate rose from 0% in 2026-10 to 50%"),
+            .starts_with("Change fail rate: rose from 0% in 2026-10 to 50%"),
         "{cfr_sentence}"
     );
     // Flow and what-if are not faked.
