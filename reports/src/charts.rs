@@ -1234,6 +1234,14 @@ where
             )
         })
         .fold(f64::INFINITY, f64::min);
+    // One size for every threshold cell, so the tiers read as one table.
+    let pad_px = sz.px(6.0) as f64;
+    let text_px = c
+        .rows
+        .iter()
+        .flat_map(|r| r.thresholds.iter())
+        .map(|t| fit(21.0 * sz.s, tier_w as f64 - 2.0 * pad_px - 4.0, t))
+        .fold(21.0 * sz.s, f64::min);
     let value_px = c
         .rows
         .iter()
@@ -1287,7 +1295,6 @@ where
             let text = row.thresholds.get(i).cloned().unwrap_or_default();
             // The reached tier is marked by a filled cell and bold text, so
             // colour is never the only cue.
-            let text_px = fit(21.0 * sz.s, (tier_w - 2 * pad) as f64, &text);
             let style = if hit {
                 (FONT, text_px, FontStyle::Bold).into_font().color(&BLACK)
             } else {

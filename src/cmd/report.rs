@@ -644,7 +644,7 @@ pub(crate) mod adapter {
                         value: format!("{:.1} days/week", s.deploy_days_per_week),
                         tier: s.tier_frequency,
                         thresholds: tiers::texts(y, "deploy_frequency", |v| {
-                            format!("{} days/week", rep_trim(v))
+                            format!("{}/wk", rep_trim(v))
                         }),
                     },
                     rep::ScoreRow {
@@ -1078,8 +1078,13 @@ pub(crate) mod adapter {
                     (_, Some(b), _) => format!("≤ {}", fmt(b)),
                     _ => "–".to_string(),
                 };
+                // Best-first matching: "low" starts past the loosest bound above it.
                 if let Some(b) = b.filter(|b| b.is_finite()) {
-                    prev = Some(b);
+                    prev = Some(match prev {
+                        Some(p) if higher => p.min(b),
+                        Some(p) => p.max(b),
+                        None => b,
+                    });
                 }
                 out.push(text);
             }
@@ -1141,6 +1146,33 @@ pub(crate) mod adapter {
             assert_eq!(m.prev().label(), "2025-12");
             assert_eq!(m.prev().next(), m);
             assert!(Month::parse("2026-13").is_err());
+        }
+
+        #[test]
+        fn tier_texts_and_bands_follow_best_first_matching() {
+            // 2024: elite ≤ 5%, high ≤ 20%, medium ≤ 10% (never reached), low beyond.
+            let t = tiers::texts(2024, "change_fail_rate", rep::fmt_pct);
+            assert_eq!(t, ["≤ 5%", "≤ 20%", "≤ 10%", "> 20%"]);
+            let bands: Vec<(Tier, f64, f64)> = tiers::cfr_bands(2024)
+                .into_iter()
+                .map(|b| (b.tier, b.lo, b.hi))
+                .collect();
+            assert_eq!(
+                bands,
+                [
+                    (Tier::Elite, 0.0, 0.05),
+                    (Tier::High, 0.05, 0.2),
+                    (Tier::Low, 0.2, 1.0)
+                ]
+            );
+            let f = tiers::texts(2023, "deploy_frequency", |v| format!("{}/wk", rep_trim(v)));
+            assert_eq!(f, ["≥ 7/wk", "≥ 1/wk", "≥ 0.25/wk", "< 0.25/wk"]);
+            // 2024 recovery: high and medium share 24 h; one line each distinct bound.
+            let lines: Vec<f64> = tiers::recovery_lines(2024)
+                .iter()
+                .map(|l| l.hours)
+                .collect();
+            assert_eq!(lines, [1.0, 24.0]);
         }
     }
 }
