@@ -67,6 +67,8 @@ pub enum Command {
     Whatif(WhatIfArgs),
     /// Compare delivery metrics before and after a date (e.g. a process change).
     Compare(CompareArgs),
+    /// Write the monthly report or the leadership deck (HTML, Markdown, PNG, JSON).
+    Report(ReportArgs),
     /// Build a realistic demo organisation (git repos, deploy and incident logs), ingest and analyse it.
     Demo(DemoArgs),
 }
@@ -199,21 +201,78 @@ pub struct OutputOpts {
     pub output: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub kind: ReportKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// The monthly report: report.html (self-contained), report.md with PNG charts, summary.json.
+    #[command(after_help = REPORT_MONTHLY_EXAMPLES)]
+    Monthly(ReportMonthlyArgs),
+    /// The leadership deck: deck.html (arrow keys, printable to PDF) and one 1920x1080 PNG per slide.
+    #[command(after_help = REPORT_DECK_EXAMPLES)]
+    Deck(ReportDeckArgs),
+}
+
+const REPORT_MONTHLY_EXAMPLES: &str = "\
+Examples:
+  flowmeter report monthly --month 2026-10 --out reports/2026-10
+  flowmeter report monthly --month 2026-10 --out /tmp/r --env prod
+  xdg-open reports/2026-10/report.html";
+
+const REPORT_DECK_EXAMPLES: &str = "\
+Examples:
+  flowmeter report deck --out deck/
+  flowmeter report deck --out deck/ --since 2026-01-01 --until 2026-06-30
+  chromium deck/deck.html        # arrow keys move between slides; print to PDF for a handout";
+
+#[derive(Debug, Args)]
+pub struct ReportMonthlyArgs {
+    /// The month to report on, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The production environment the DORA metrics are about.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportDeckArgs {
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First day covered, YYYY-MM-DD (default: the first deployment).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last day covered, YYYY-MM-DD (default: the last deployment).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// The production environment the DORA metrics are about.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+}
+
 const RISK_EXAMPLES: &str = "\
 Examples:
   flowmeter risk                                # production deployments
   flowmeter risk --env prod --format markdown
   flowmeter risk --format json > risk.json     # buckets, fits, warnings
 
-Reads `deployment_stats` (run `flowmeter analyze` first). Production is the
-environment named by --env (default `production`).";
+Reads `deployment_stats`, rerunning the analysis first when it is stale.
+Production is --env, or the config's production environment.";
 
 #[derive(Debug, Args)]
 #[command(after_help = RISK_EXAMPLES)]
 pub struct RiskArgs {
-    /// The production environment (its deployments are analysed).
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub out: OutputOpts,
 }
@@ -242,11 +301,11 @@ pub struct WhatIfArgs {
     /// How long the pipeline takes from merge to production (90s, 30m, 2h, 1d).
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub pipeline_delay: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
-    /// The environment whose arrivals are replayed (default: the one with the
-    /// earliest deployments; the default branch's commits when that is production).
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The environment whose arrivals are replayed (default: the config's first
+    /// environment; the default branch's commits when that is production).
     #[arg(long, value_name = "NAME")]
     pub mainline_env: Option<String>,
     /// Coefficient draws for the uncertainty of predicted failures.
@@ -276,9 +335,9 @@ pub struct CompareArgs {
     /// The second period, FROM..TO.
     #[arg(long, value_name = "RANGE")]
     pub after: String,
-    /// The production environment.
-    #[arg(long, value_name = "NAME", default_value = "production")]
-    pub env: String,
+    /// The production environment (default: the config's production environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
     /// Bootstrap resamples.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub resamples: usize,

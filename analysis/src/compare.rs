@@ -89,7 +89,8 @@ pub fn shipped_changes(changes: &DataFrame, environment: &str) -> Result<Vec<Shi
 pub struct CompareRow {
     pub metric: String,
     pub unit: String,
-    /// `median`, or `rate` for the change fail rate.
+    /// `median`; `mean` for deployments per week (a median of mostly-zero
+    /// weekly counts says little); `rate` for the change fail rate.
     pub statistic: String,
     /// What one observation is: `change`, `deployment`, `failed deployment`, `week`.
     pub per: String,
@@ -138,17 +139,21 @@ fn row(
     metric: &str,
     unit: &str,
     per: &str,
-    rate: bool,
+    statistic: &str,
     before: &[f64],
     after: &[f64],
     rank_test: bool,
     opts: &CompareOptions,
 ) -> CompareRow {
-    let stat: fn(&[f64]) -> Option<f64> = if rate { stats::mean } else { stats::median };
+    let stat: fn(&[f64]) -> Option<f64> = if statistic == "median" {
+        stats::median
+    } else {
+        stats::mean
+    };
     CompareRow {
         metric: metric.into(),
         unit: unit.into(),
-        statistic: if rate { "rate" } else { "median" }.into(),
+        statistic: statistic.into(),
         per: per.into(),
         n_before: before.len(),
         n_after: after.len(),
@@ -218,12 +223,21 @@ pub fn compare(
             .map(|s| s as f64 / HOUR)
     };
     let rows = vec![
-        row("lead_time", "hours", "change", false, &lb, &la, true, opts),
+        row(
+            "lead_time",
+            "hours",
+            "change",
+            "median",
+            &lb,
+            &la,
+            true,
+            opts,
+        ),
         row(
             "deployments_per_week",
             "deployments",
             "week",
-            false,
+            "mean",
             &weekly_counts(deployments, &before),
             &weekly_counts(deployments, &after),
             false,
@@ -233,7 +247,7 @@ pub fn compare(
             "batch_commits",
             "commits",
             "deployment",
-            false,
+            "median",
             &of(&db, &commits),
             &of(&da, &commits),
             true,
@@ -243,7 +257,7 @@ pub fn compare(
             "batch_lines",
             "lines",
             "deployment",
-            false,
+            "median",
             &of(&db, &lines),
             &of(&da, &lines),
             true,
@@ -253,7 +267,7 @@ pub fn compare(
             "change_fail_rate",
             "fraction",
             "deployment",
-            true,
+            "rate",
             &of(&db, &failed),
             &of(&da, &failed),
             true,
@@ -263,7 +277,7 @@ pub fn compare(
             "recovery_time",
             "hours",
             "failed deployment",
-            false,
+            "median",
             &of(&db, &recovery),
             &of(&da, &recovery),
             true,

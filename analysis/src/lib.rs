@@ -35,7 +35,13 @@ mod inputs;
 mod metrics;
 mod pipeline;
 mod tiers;
-// The risk engineer's modules (stats, risk, whatif, compare) go here.
+// Risk versus batch size, what-if cadences, before/after.
+mod compare;
+mod risk;
+/// Quantiles, Wilson intervals, logistic regression, Mann–Whitney U and a
+/// seeded bootstrap, as used by `risk`, `whatif` and `compare`.
+pub mod stats;
+mod whatif;
 
 pub use config::{parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, Signals};
 pub use error::{Error, Result};
@@ -56,14 +62,20 @@ pub use pipeline::{
 };
 pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
 
+pub use compare::{
+    compare, parse_period, shipped_changes, CompareOptions, CompareReport, CompareRow, Period,
+    ShippedChange,
+};
+pub use risk::{
+    production_deployments, risk_buckets, risk_fit, risk_report, Deployment, Measure, RiskBucket,
+    RiskFit, RiskReport, MIN_DEPLOYMENTS, MIN_FAILURES,
+};
+pub use stats::{BootstrapCi, LogisticFit, MannWhitney, RiskError, SplitMix64};
+pub use whatif::{
+    arrival_times, check_current, default_branch_arrivals, earliest_environment, mainline_arrivals,
+    merge_commits, parse_delay, predict_failures, release_at_or_after, replay, whatif, Cadence,
+    CurrentCheck, Estimate, MainlineChange, Replay, WhatIfOptions, WhatIfReport, WhatIfRow,
+    MONTH_DAYS,
+};
+
 pub use flowmeter_store as store;
-
-mod compare;
-mod risk;
-mod stats;
-mod whatif;
-
-pub use compare::*;
-pub use risk::*;
-pub use stats::*;
-pub use whatif::*;

@@ -140,7 +140,7 @@ pub fn release_at_or_after(cadence: Cadence, ready: i64, delay: i64) -> i64 {
 
 /// A change reaching the mainline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Arrival {
+pub struct MainlineChange {
     pub repo: String,
     pub sha: String,
     /// When it reached the mainline, µs UTC.
@@ -161,7 +161,7 @@ pub struct Replay {
 
 impl Replay {
     /// Per arrival: lead time from the mainline to production, in hours.
-    pub fn lead_hours(&self, arrivals: &[Arrival]) -> Vec<f64> {
+    pub fn lead_hours(&self, arrivals: &[MainlineChange]) -> Vec<f64> {
         self.ship
             .iter()
             .zip(arrivals)
@@ -172,7 +172,7 @@ impl Replay {
 
 /// Replays `arrivals` under `cadence`: each change ships at the first release
 /// at least `delay` (µs) after its arrival; each repo deploys separately.
-pub fn replay(arrivals: &[Arrival], cadence: Cadence, delay: i64) -> Replay {
+pub fn replay(arrivals: &[MainlineChange], cadence: Cadence, delay: i64) -> Replay {
     let ship: Vec<i64> = arrivals
         .iter()
         .map(|a| release_at_or_after(cadence, a.at + delay, delay))
@@ -217,6 +217,10 @@ pub struct WhatIfRow {
     pub predicted_changes_in_failed: Option<Estimate>,
     /// `current` only: failed deployments actually observed.
     pub observed_failures: Option<usize>,
+    /// Share of this row's deployments whose batch lies outside the middle
+    /// 90% (p5-p95) of the batches the risk model was fitted on: how much of
+    /// the prediction is extrapolation.
+    pub extrapolated_share: Option<f64>,
 }
 
 /// The check of the model against the actual history.
@@ -359,12 +363,12 @@ pub fn check_current(
 /// production `deployments` ("current"). `fit` is the risk model (failure on
 /// log2 commits per deployment); without it the failure columns are empty.
 pub fn whatif(
-    arrivals: &[Arrival],
+    arrivals: &[MainlineChange],
     deployments: &[Deployment],
     fit: Option<&LogisticFit>,
     opts: &WhatIfOptions,
 ) -> WhatIfReport {
-    let mut arrivals: Vec<Arrival> = arrivals.to_vec();
+    let mut arrivals: Vec<MainlineChange> = arrivals.to_vec();
     arrivals.sort_by(|a, b| (a.at, &a.repo, &a.sha).cmp(&(b.at, &b.repo, &b.sha)));
     let window_start = arrivals.first().map(|a| a.at);
     let window_end = arrivals.last().map(|a| a.at);
@@ -376,6 +380,25 @@ pub fn whatif(
     let draws = fit
         .map(|f| f.draw_coefficients(opts.draws, &mut SplitMix64::new(opts.seed)))
         .unwrap_or_default();
+    // The batch sizes the model has seen (p5-p95 of the fitted deployments).
+    let mut seen: Vec<f64> = deployments
+        .iter()
+        .filter(|d| d.batch_commits > 0)
+        .map(|d| d.batch_commits as f64)
+        .collect();
+    seen.sort_by(f64::total_cmp);
+    let seen = stats::quantile_sorted(&seen, 0.05).zip(stats::quantile_sorted(&seen, 0.95));
+    let outside = |batches: &[usize]| -> Option<f64> {
+        let (lo, hi) = seen?;
+        if batches.is_empty() || fit.is_none() {
+            return None;
+        }
+        let n = batches
+            .iter()
+            .filter(|b| (**b as f64) < lo || (**b as f64) > hi)
+            .count();
+        Some(n as f64 / batches.len() as f64)
+    };
     let mut rows = vec![];
     let mut warnings = vec![];
 
@@ -426,6 +449,7 @@ pub fn whatif(
         predicted_failures: pf,
         predicted_changes_in_failed: pc,
         observed_failures: Some(current_deps.iter().filter(|d| d.failed).count()),
+        extrapolated_share: outside(&current_batches),
     });
     let check = fit.map(|f| check_current(f, &current_deps, &draws, opts.seed));
     if let Some(c) = &check {
@@ -466,7 +490,27 @@ pub fn whatif(
             predicted_failures: pf,
             predicted_changes_in_failed: pc,
             observed_failures: None,
+            extrapolated_share: outside(&r.batches),
         });
+    }
+    if let Some((lo, hi)) = seen.filter(|_| fit.is_some()) {
+        for row in rows
+            .iter()
+            .filter(|r| r.extrapolated_share.is_some_and(|s| s > 0.25))
+        {
+            warnings.push(format!(
+                "{}: {:.0}% of its deployments have batch sizes outside the range where 90% of the fitted deployments lie ({lo:.0}-{hi:.0} commits), so its predicted failures are an extrapolation of the model",
+                row.policy,
+                100.0 * row.extrapolated_share.unwrap_or(0.0)
+            ));
+        }
+    }
+    if let Some(f) = fit.filter(|f| f.p_value >= 0.05) {
+        warnings.push(format!(
+            "the risk model finds no significant link between batch size and failure (odds ratio per doubling {:.2}, p = {:.2}): differences in predicted failures between policies then mostly follow the number of deployments, and their intervals are wide",
+            f.odds_ratio(),
+            f.p_value
+        ));
     }
     if fit.is_none() {
         warnings.push(
@@ -560,16 +604,16 @@ pub fn mainline_arrivals(
     commits: &DataFrame,
     mainline: &str,
     production: &str,
-) -> Result<Vec<Arrival>> {
+) -> Result<Vec<MainlineChange>> {
     let main = arrival_times(changes, mainline)?;
     let prod = arrival_times(changes, production)?;
     let merges = merge_commits(commits)?;
-    let mut out: Vec<Arrival> = main
+    let mut out: Vec<MainlineChange> = main
         .into_iter()
         .filter(|(k, _)| !merges.contains(k))
         .map(|((repo, sha), at)| {
             let shipped_at = prod.get(&(repo.clone(), sha.clone())).copied();
-            Arrival {
+            MainlineChange {
                 repo,
                 sha,
                 at,
@@ -591,7 +635,7 @@ pub fn default_branch_arrivals(
     refs: &DataFrame,
     repos: &DataFrame,
     shipped: &HashMap<(String, String), i64>,
-) -> Result<Vec<Arrival>> {
+) -> Result<Vec<MainlineChange>> {
     let (rr, rb) = (
         str_col(repos, "repos", "repo")?,
         str_col(repos, "repos", "default_branch")?,
@@ -674,7 +718,7 @@ pub fn default_branch_arrivals(
                 stack.extend(parents.iter().filter(|p| !seen.contains(*p)).cloned());
                 if !is_merge {
                     let key = (repo.clone(), s.clone());
-                    out.push(Arrival {
+                    out.push(MainlineChange {
                         shipped_at: shipped.get(&key).copied(),
                         repo: key.0,
                         sha: key.1,
@@ -781,8 +825,8 @@ mod tests {
         assert_eq!("on-merge".parse::<Cadence>().unwrap(), Cadence::OnMerge);
     }
 
-    fn arrival(repo: &str, at: i64) -> Arrival {
-        Arrival {
+    fn arrival(repo: &str, at: i64) -> MainlineChange {
+        MainlineChange {
             repo: repo.into(),
             sha: format!("{repo}{at}"),
             at,
@@ -791,7 +835,7 @@ mod tests {
     }
 
     /// A random bursty history: `n` merges over up to ~6 months in 1-3 repos.
-    fn random_history(rng: &mut SplitMix64) -> Vec<Arrival> {
+    fn random_history(rng: &mut SplitMix64) -> Vec<MainlineChange> {
         let n = 1 + rng.index(250);
         let repos = ["api", "web", "ops"];
         let nrepos = 1 + rng.index(3);
@@ -955,6 +999,7 @@ mod tests {
                 assert!(fit.p_value.unwrap() < 0.001, "{fit:?}");
             }
         }
+        eprintln!("planted odds ratio covered in {covered}/{reps} replicates");
         // A 95% interval should cover the truth in about 95% of replicates
         // (binomial sd for 200 replicates is 1.5 points).
         assert!((180..=199).contains(&covered), "coverage {covered}/{reps}");
@@ -967,7 +1012,7 @@ mod tests {
         let delay = 30 * 60 * SECOND;
         let mut rng = SplitMix64::new(5);
         let start = t("2023-01-02T00:00:00Z");
-        let mut arrivals: Vec<Arrival> = (0..1500)
+        let mut arrivals: Vec<MainlineChange> = (0..1500)
             .map(|_| arrival("api", start + (rng.uniform() * 730.0 * DAY as f64) as i64))
             .collect();
         arrivals.sort_by_key(|a| a.at);
@@ -1032,6 +1077,16 @@ mod tests {
                 "{c:?}: truth {truth}, {p:?}"
             );
         }
+        // On-merge batches (1-2 changes) lie far below the weekly batches the
+        // model was fitted on: flagged as extrapolation. Weekly is not.
+        let on_merge = report.rows.iter().find(|r| r.policy == "on-merge").unwrap();
+        assert!(on_merge.extrapolated_share.unwrap() > 0.9, "{on_merge:?}");
+        assert!(weekly_row.extrapolated_share.unwrap() <= 0.1 + 1e-9);
+        assert!(report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("on-merge: ") && w.contains("extrapolation")));
+        assert!(!report.warnings.iter().any(|w| w.starts_with("weekly: ")));
         // Same seed, same report.
         assert_eq!(
             report,

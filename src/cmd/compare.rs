@@ -11,23 +11,25 @@ use flowmeter_store::{Store, CHANGES, DEPLOYMENT_STATS};
 use polars::prelude::*;
 
 use crate::cli::{CompareArgs, GlobalOpts};
-use crate::cmd::risk::write_report;
+use crate::cmd::risk::{production_env, write_report};
 
 pub fn run(global: &GlobalOpts, args: CompareArgs) -> Result<ExitCode> {
     let before = parse_period(&args.before).context("--before")?;
     let after = parse_period(&args.after).context("--after")?;
     let store = Store::open(&global.data)?;
+    let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
+    let env = production_env(&config, args.env.as_deref());
     let stats = store
         .read(&DEPLOYMENT_STATS)
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
     let changes = store.read(&CHANGES).context("reading table `changes`")?;
-    let deployments = production_deployments(&stats, &args.env)?;
-    let shipped = shipped_changes(&changes, &args.env)?;
+    let deployments = production_deployments(&stats, &env)?;
+    let shipped = shipped_changes(&changes, &env)?;
     let opts = CompareOptions {
         resamples: args.resamples,
         seed: args.seed,
     };
-    let mut report = compare(&args.env, &deployments, &shipped, before, after, &opts);
+    let mut report = compare(&env, &deployments, &shipped, before, after, &opts);
     if report.negative_lead_times > 0 {
         report.warnings.push(format!(
             "{} negative lead times (clock skew) left out",

@@ -6,6 +6,7 @@ pub(crate) mod explain;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod metrics;
+mod report;
 mod risk;
 mod demo;
 mod sql;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Risk(args) => risk::run(&cli.global, args),
         Command::Whatif(args) => whatif::run(&cli.global, args),
         Command::Compare(args) => compare::run(&cli.global, args),
+        Command::Report(args) => report::run(&cli.global, args),
         Command::Demo(args) => demo::run(&cli.global, args),
     }
 }

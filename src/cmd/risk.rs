@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowmeter_analysis::{production_deployments, risk_report, RiskReport};
+use flowmeter_analysis::{production_deployments, risk_report, Config, RiskReport};
 use flowmeter_store::{Store, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde::Serialize;
@@ -14,11 +14,13 @@ use crate::output::{self, Format};
 
 pub fn run(global: &GlobalOpts, args: RiskArgs) -> Result<ExitCode> {
     let store = Store::open(&global.data)?;
+    let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
+    let env = production_env(&config, args.env.as_deref());
     let stats = store
         .read(&DEPLOYMENT_STATS)
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
-    let deployments = production_deployments(&stats, &args.env)?;
-    let report = risk_report(&deployments, &args.env);
+    let deployments = production_deployments(&stats, &env)?;
+    let report = risk_report(&deployments, &env);
     write_report(
         &report,
         &[
@@ -61,6 +63,39 @@ fn fits_frame(r: &RiskReport) -> Result<DataFrame> {
     )?)
 }
 
+/// `--env NAME`, else the config's (first) production environment.
+pub(crate) fn production_env(config: &Config, env: Option<&str>) -> String {
+    env.map(str::to_string)
+        .or_else(|| config.production_envs().into_iter().next())
+        .unwrap_or_else(|| "production".into())
+}
+
+/// For people: p-values below 0.0001 read `<0.0001`, not a rounded `0`
+/// (csv and json keep the number).
+fn readable_p(df: &DataFrame) -> Result<DataFrame> {
+    let mut out = df.clone();
+    for name in df.get_column_names_owned() {
+        if !(name.ends_with("p_value") || name.ends_with("_p")) {
+            continue;
+        }
+        let col = df.column(&name)?.f64()?;
+        let text: Vec<Option<String>> = col
+            .iter()
+            .map(|p| {
+                p.map(|p| {
+                    if p < 1e-4 {
+                        "<0.0001".to_string()
+                    } else {
+                        format!("{p:.4}")
+                    }
+                })
+            })
+            .collect();
+        out.with_column(Column::new(name, text))?;
+    }
+    Ok(out)
+}
+
 /// Writes a multi-part result. `json` is the whole result struct; `table` and
 /// `markdown` print every section and the text blocks; `csv` is the first
 /// section only (the rest is in the JSON).
@@ -80,7 +115,7 @@ pub(crate) fn write_report<T: Serialize>(
         Format::Table => {
             let mut s = String::new();
             for (title, df) in sections {
-                s.push_str(&format!("{title}\n\n{}\n", output::table(df)));
+                s.push_str(&format!("{title}\n\n{}\n", output::table(&readable_p(df)?)));
             }
             for (title, lines) in texts.iter().filter(|t| !t.1.is_empty()) {
                 s.push_str(&format!("{title}:\n"));
@@ -94,7 +129,10 @@ pub(crate) fn write_report<T: Serialize>(
         Format::Markdown => {
             let mut s = String::new();
             for (title, df) in sections {
-                s.push_str(&format!("### {title}\n\n{}\n", output::markdown(df)));
+                s.push_str(&format!(
+                    "### {title}\n\n{}\n",
+                    output::markdown(&readable_p(df)?)
+                ));
             }
             for (title, lines) in texts.iter().filter(|t| !t.1.is_empty()) {
                 s.push_str(&format!("**{title}**\n\n"));
@@ -108,4 +146,30 @@ pub(crate) fn write_report<T: Serialize>(
         Format::Parquet => bail!("--format parquet is for `sql`; use table, csv, json or markdown"),
     };
     output::emit(out.output.as_deref(), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_p_values_are_not_shown_as_zero() {
+        let df = df!(
+            "p_value" => [Some(3e-12), Some(0.04321), None],
+            "mann_whitney_p" => [Some(0.5), Some(1e-5), Some(1.0)],
+            // Other columns keep their numbers.
+            "z" => [1e-9, 2.0, 3.0],
+        )
+        .unwrap();
+        let t = output::table(&readable_p(&df).unwrap());
+        let rows: Vec<&str> = t.lines().skip(2).take(3).collect();
+        assert_eq!(
+            rows,
+            [
+                "<0.0001  0.5000            0",
+                "0.0432   <0.0001         2.0",
+                "         1.0000          3.0"
+            ]
+        );
+    }
 }

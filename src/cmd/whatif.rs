@@ -5,17 +5,19 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use flowmeter_analysis::{
-    arrival_times, default_branch_arrivals, earliest_environment, mainline_arrivals, parse_delay,
-    production_deployments, risk_fit, whatif, Cadence, Measure, WhatIfOptions, WhatIfReport,
+    arrival_times, default_branch_arrivals, mainline_arrivals, parse_delay, production_deployments,
+    risk_fit, whatif, Cadence, Measure, WhatIfOptions, WhatIfReport,
 };
 use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, REFS, REPOS};
 use polars::prelude::*;
 
 use crate::cli::{GlobalOpts, WhatIfArgs};
-use crate::cmd::risk::write_report;
+use crate::cmd::risk::{production_env, write_report};
 
 pub fn run(global: &GlobalOpts, args: WhatIfArgs) -> Result<ExitCode> {
     let store = Store::open(&global.data)?;
+    let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
+    let env = production_env(&config, args.env.as_deref());
     let cadences = args
         .cadence
         .iter()
@@ -28,23 +30,24 @@ pub fn run(global: &GlobalOpts, args: WhatIfArgs) -> Result<ExitCode> {
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
     let changes = store.read(&CHANGES).context("reading table `changes`")?;
     let commits = store.read(&COMMITS).context("reading table `commits`")?;
-    let deployments = production_deployments(&stats, &args.env)?;
+    let deployments = production_deployments(&stats, &env)?;
     let fit = risk_fit(&deployments, Measure::Commits);
 
-    let mainline = match &args.mainline_env {
-        Some(m) => Some(m.clone()),
-        None => earliest_environment(&stats)?,
-    };
+    // The first environment in promotion order is where changes land first.
+    let mainline = args
+        .mainline_env
+        .clone()
+        .or_else(|| config.environments.first().map(|e| e.name.clone()));
     let mut source = String::new();
     let mut arrivals = vec![];
-    if let Some(m) = mainline.as_ref().filter(|m| **m != args.env) {
-        arrivals = mainline_arrivals(&changes, &commits, m, &args.env)?;
+    if let Some(m) = mainline.as_ref().filter(|m| **m != env) {
+        arrivals = mainline_arrivals(&changes, &commits, m, &env)?;
         source = format!("changes reaching environment `{m}` (table `changes`)");
     }
     if arrivals.is_empty() {
         let refs = store.read(&REFS).context("reading table `refs`")?;
         let repos = store.read(&REPOS).context("reading table `repos`")?;
-        let shipped = arrival_times(&changes, &args.env)?;
+        let shipped = arrival_times(&changes, &env)?;
         arrivals = default_branch_arrivals(&commits, &refs, &repos, &shipped)?;
         source = "non-merge commits of each repo's default branch, at the time the first-parent commit that brought them in was committed (no earlier environment than production had changes)".into();
     }
@@ -123,5 +126,6 @@ fn rows_frame(r: &WhatIfReport) -> Result<DataFrame> {
         "changes_in_failed_lo" => est(pc, 1),
         "changes_in_failed_hi" => est(pc, 2),
         "failures_observed" => w.iter().map(|r| r.observed_failures.map(|b| b as i64)).collect::<Vec<_>>(),
+        "extrapolated_share" => w.iter().map(|r| r.extrapolated_share).collect::<Vec<_>>(),
     )?)
 }

@@ -7,5 +7,6 @@ mod dora;
 mod failures;
 mod git_ingest;
 mod github;
+mod report;
 mod risk;
 mod sql;

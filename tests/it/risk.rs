@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use flowmeter_analysis::{fingerprint, mark_fresh, Config};
 use flowmeter_store::{Store, TableDef, CHANGES, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde_json::Value;
@@ -29,6 +30,16 @@ fn put(data: &Path, table: &TableDef, mut df: DataFrame) {
     let store = Store::open(data).unwrap();
     let guard = store.lock(None, |_| {}).unwrap();
     guard.replace(table, None, df).unwrap();
+    drop(guard);
+    freeze(data);
+}
+
+/// Marks the analysis fresh for the default config, so that the commands use
+/// the derived tables written here instead of rebuilding them.
+fn freeze(data: &Path) {
+    let store = Store::open(data).unwrap();
+    let fp = fingerprint(&store, &Config::default_for_repos());
+    mark_fresh(&store, &fp).unwrap();
 }
 
 /// Six production deployments and one staging deployment.
@@ -147,8 +158,7 @@ fn risk_buckets_fit_and_small_sample_warning() {
 fn whatif_replays_the_mainline_environment() {
     let dir = tempfile::tempdir().unwrap();
     deployments(dir.path());
-    // Three changes reach `main` (deployments from 2024-01-01 in the table
-    // below make it the earliest environment) and later production.
+    // Three changes reach `main` and later production.
     let main = [
         ("c1", "2024-03-04T09:00:00Z", "2024-03-05T12:00:00Z"), // Monday
         ("c2", "2024-03-04T11:40:00Z", "2024-03-05T12:00:00Z"),
@@ -167,30 +177,8 @@ fn whatif_replays_the_mainline_environment() {
     )
     .unwrap();
     put(dir.path(), &CHANGES, changes);
-    let mut stats = Store::open(dir.path())
-        .unwrap()
-        .read(&DEPLOYMENT_STATS)
-        .unwrap();
-    let extra = df!(
-        "repo" => ["api"], "environment" => ["main"], "deployment_id" => ["m0"],
-        "deployed_at" => [us("2023-12-01T00:00:00Z")], "batch_commits" => [1i64],
-    )
-    .unwrap();
-    let extra = flowmeter_store::conform(&DEPLOYMENT_STATS, {
-        let mut e = extra;
-        for (name, ty) in DEPLOYMENT_STATS.columns {
-            if e.column(name).is_err() {
-                e.with_column(Column::full_null((*name).into(), 1, &ty.dtype()))
-                    .unwrap();
-            }
-        }
-        e
-    })
-    .unwrap();
-    stats.vstack_mut(&extra).unwrap();
-    put(dir.path(), &DEPLOYMENT_STATS, stats);
 
-    let r = json(dir.path(), &["whatif"]);
+    let r = json(dir.path(), &["whatif", "--mainline-env", "main"]);
     assert_eq!(r["changes"], 3);
     assert_eq!(r["pipeline_delay_s"], 1800);
     let row = |p: &str| -> Value {
@@ -230,7 +218,16 @@ fn whatif_replays_the_mainline_environment() {
         a[0].as_str().unwrap().contains("environment `main`"),
         "{a:?}"
     );
-    let text = ok(dir.path(), &["whatif", "--cadence", "weekly,on-merge"]);
+    let text = ok(
+        dir.path(),
+        &[
+            "whatif",
+            "--mainline-env",
+            "main",
+            "--cadence",
+            "weekly,on-merge",
+        ],
+    );
     assert!(text.contains("Assumptions:"), "{text}");
     assert!(text.contains("subset of daily"), "{text}");
     assert!(text.contains("Check:"), "{text}");
@@ -265,8 +262,8 @@ fn whatif_falls_back_to_the_default_branch() {
         &["ingest", "git", fx.path.to_str().unwrap(), "--name", "api"],
     );
     deployments(&data);
-    // Only production (and staging, later) deploy: staging's first deployment
-    // is the earliest, but it has no changes, so the default branch is used.
+    // The default config has one environment, production, so the default
+    // branch's commits are the mainline.
     let r = json(&data, &["whatif", "--pipeline-delay", "0"]);
     // c1 at 09:00 Mon, f1 when merged (13:00 Tue), c2 at 11:00 Wed; not the merge.
     assert_eq!(r["changes"], 3, "{r:#}");
@@ -376,4 +373,168 @@ fn help_ends_with_examples() {
         let h = ok(dir.path(), &[cmd, "--help"]);
         assert!(h.contains("Examples:\n  flowmeter "), "{cmd}: {h}");
     }
+}
+
+#[test]
+fn defaults_come_from_the_config() {
+    // `live` is production by flag, `develop` is the first environment.
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("flowmeter.toml");
+    let text = "[[environment]]\nname = \"develop\"\nbranch = \"develop\"\n\n\
+                [[environment]]\nname = \"live\"\ntags = \"v*\"\nproduction = true\n\n\
+                [[environment]]\nname = \"archive\"\nbranch = \"archive\"\n";
+    std::fs::write(&config_path, text).unwrap();
+    let data = dir.path().join("data");
+    let stats = df!(
+        "repo" => ["api"; 3],
+        "environment" => ["live", "live", "archive"],
+        "deployment_id" => ["l1", "l2", "a1"],
+        "deployed_at" => [us("2024-03-05T12:00:00Z"), us("2024-03-12T12:00:00Z"), us("2024-03-13T12:00:00Z")],
+        "batch_commits" => [1i64, 2, 5],
+        "failed" => [false, true, false],
+    )
+    .unwrap();
+    put(&data, &DEPLOYMENT_STATS, stats);
+    let changes = df!(
+        "repo" => ["api"; 2], "sha" => ["c1", "c1"], "environment" => ["develop", "live"],
+        "deployed_at" => [us("2024-03-04T09:00:00Z"), us("2024-03-05T12:00:00Z")],
+    )
+    .unwrap();
+    put(&data, &CHANGES, changes);
+    // Fresh for this config, so the tables above stand.
+    let store = Store::open(&data).unwrap();
+    let config = Config::parse(text, &config_path).unwrap();
+    mark_fresh(&store, &fingerprint(&store, &config)).unwrap();
+    let cfg = config_path.to_str().unwrap();
+    let r = json(&data, &["--config", cfg, "risk"]);
+    assert_eq!(r["environment"], "live");
+    assert_eq!(r["deployments"], 2);
+    let w = json(&data, &["--config", cfg, "whatif"]);
+    assert_eq!(w["changes"], 1);
+    assert!(w["assumptions"][0]
+        .as_str()
+        .unwrap()
+        .contains("environment `develop`"));
+    // c1: develop Monday 09:00, live Tuesday 12:00 -> 27 h.
+    close(&w["rows"][0]["lead_time_median_h"], 27.0, 1e-9);
+    // --env still wins.
+    let a = json(&data, &["--config", cfg, "risk", "--env", "archive"]);
+    assert_eq!(a["deployments"], 1);
+}
+
+/// The known-ground-truth history, end to end through the store and the CLI:
+/// 1200 merges over two years shipped by a weekly train, each deployment
+/// failing with probability logistic(-3 + 0.7 log2(batch)), i.e. the odds
+/// multiply by e^0.7 = 2.01 per doubling.
+#[test]
+fn ground_truth_through_the_cli() {
+    use flowmeter_analysis::{replay, stats::logistic, Cadence, MainlineChange, SplitMix64};
+    let (b0, b1) = (-3.0f64, 0.7f64);
+    let mut rng = SplitMix64::new(2026);
+    let start = us("2022-01-03T00:00:00Z");
+    let day = 86_400_000_000i64;
+    let mut merges: Vec<MainlineChange> = (0..1200)
+        .map(|k| MainlineChange {
+            repo: "api".into(),
+            sha: format!("c{k:04}"),
+            at: start + (rng.uniform() * 730.0 * day as f64) as i64,
+            shipped_at: None,
+        })
+        .collect();
+    merges.sort_by_key(|m| m.at);
+    let delay = 30 * 60 * 1_000_000;
+    let weekly = replay(&merges, Cadence::Weekly, delay);
+    let mut releases = weekly.ship.clone();
+    releases.sort();
+    releases.dedup();
+    assert_eq!(releases.len(), weekly.batches.len());
+    let failed: Vec<bool> = weekly
+        .batches
+        .iter()
+        .map(|b| rng.uniform() < logistic(b0 + b1 * (*b as f64).log2()))
+        .collect();
+    let n = releases.len();
+    let stats = df!(
+        "repo" => vec!["api"; n],
+        "environment" => vec!["production"; n],
+        "deployment_id" => (0..n).map(|k| format!("w{k}")).collect::<Vec<_>>(),
+        "deployed_at" => releases.clone(),
+        "batch_commits" => weekly.batches.iter().map(|b| *b as i64).collect::<Vec<_>>(),
+        "failed" => failed.clone(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    put(dir.path(), &DEPLOYMENT_STATS, stats);
+    let mut env = vec![];
+    let mut sha = vec![];
+    let mut at = vec![];
+    for (m, s) in merges.iter().zip(&weekly.ship) {
+        env.extend(["main", "production"]);
+        sha.extend([m.sha.clone(), m.sha.clone()]);
+        at.extend([m.at, *s]);
+    }
+    let rows = env.len();
+    put(
+        dir.path(),
+        &CHANGES,
+        df!("repo" => vec!["api"; rows], "sha" => sha, "environment" => env, "deployed_at" => at)
+            .unwrap(),
+    );
+
+    let r = json(dir.path(), &["risk"]);
+    let fit = &r["fits"][0];
+    let (lo, hi) = (
+        fit["ci_lo"].as_f64().unwrap(),
+        fit["ci_hi"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= b1.exp() && b1.exp() <= hi,
+        "planted {} not in {fit}",
+        b1.exp()
+    );
+    assert!(lo > 1.0, "the effect is detected: {fit}");
+    // No small-sample warning; the lines fit has no data (no line counts here).
+    assert_eq!(
+        r["warnings"],
+        serde_json::json!([
+            "lines fit: cannot fit the risk model: only 0 observations (with a batch size of at least 1): too few to fit a slope"
+        ]),
+        "{r:#}"
+    );
+
+    let w = json(dir.path(), &["whatif", "--mainline-env", "main"]);
+    let observed = failed.iter().filter(|f| **f).count();
+    let check = &w["check"];
+    assert_eq!(check["observed_failures"], observed);
+    assert_eq!(check["consistent"], true, "{check}");
+    close(&check["predicted_failures"], observed as f64, 1e-6);
+    let row = |p: &str| {
+        w["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["policy"] == p)
+            .unwrap()
+            .clone()
+    };
+    // The weekly replay is the real cadence: the same deployments and prediction.
+    let (current, weekly_row) = (row("current"), row("weekly"));
+    assert_eq!(weekly_row["deployments"], n);
+    assert_eq!(
+        current["lead_time_median_h"],
+        weekly_row["lead_time_median_h"]
+    );
+    close(
+        &weekly_row["predicted_failures"]["value"],
+        current["predicted_failures"]["value"].as_f64().unwrap(),
+        1e-9,
+    );
+    // With risk rising in batch size, sparser trains are predicted to fail
+    // fewer times but to catch more changes in each failure.
+    let cif = |p: &str| {
+        row(p)["predicted_changes_in_failed"]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(cif("daily") < cif("weekly") && cif("weekly") < cif("monthly"));
 }

@@ -1,0 +1,574 @@
+//! The leadership deck: an HTML slide deck (one idea per slide, keyboard
+//! navigation, printable to PDF) and each slide as a 1920×1080 PNG.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::charts::{
+    Chart, DrawResult, FailureByBatch, LeadTimeHistogram, Scorecard, StageTimes, WhatIfLeadTime,
+};
+use crate::error::Result;
+use crate::escape_html;
+use crate::render::{png_with, to_svg, write_text};
+use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
+
+/// The size of each slide PNG.
+pub const SLIDE_SIZE: (u32, u32) = (1920, 1080);
+
+/// Everything the deck shows. The caller computes every number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deck {
+    pub title: String,
+    /// The period covered, as printed.
+    pub period: String,
+    /// Repositories and environment, as printed.
+    pub scope: String,
+    /// The one line that differs between runs on the same data.
+    pub generated_at: String,
+    pub tiers: Scorecard,
+    pub waiting: Waiting,
+    pub batch_risk: BatchRisk,
+    /// `None` until the what-if analysis exists: the slide is then left out.
+    pub whatif: Option<WhatIfLeadTime>,
+}
+
+/// "How long a change waits, and where."
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub changes: u64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+    pub histogram: LeadTimeHistogram,
+    /// Per-stage dwell times; `None` when the promotion-flow analysis is not available.
+    pub stages: Option<StageTimes>,
+}
+
+/// "What batch size does to failure."
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRisk {
+    pub buckets: FailureByBatch,
+    /// The logistic fit, when the risk analysis is available.
+    pub fit: Option<RiskFit>,
+}
+
+/// Odds ratio of failure per doubling of batch size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskFit {
+    pub odds_ratio_per_doubling: f64,
+    pub ci_lo: f64,
+    pub ci_hi: f64,
+    pub p_value: f64,
+    pub deployments: u64,
+    pub failures: u64,
+    /// e.g. a small-sample warning.
+    pub warning: Option<String>,
+}
+
+/// One slide, formatted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slide {
+    pub id: String,
+    pub title: String,
+    pub big: String,
+    pub big_caption: String,
+    pub bullets: Vec<String>,
+    /// Small print under the bullets (assumptions).
+    pub notes: Vec<String>,
+    pub chart: Option<Chart>,
+}
+
+impl Deck {
+    /// The slides in order. The what-if slide is present only with what-if results.
+    pub fn slides(&self) -> Vec<Slide> {
+        let mut out = vec![Slide {
+            id: "title".into(),
+            title: self.title.clone(),
+            big: self.period.clone(),
+            big_caption: self.scope.clone(),
+            bullets: vec![
+                "Where we are against the DORA tiers".into(),
+                "How long a change waits, and where".into(),
+                "What batch size does to failure".into(),
+                if self.whatif.is_some() {
+                    "What smaller, more frequent releases would change".into()
+                } else {
+                    "Not available: what-if cadences (the what-if analysis has not run), so that slide is left out".into()
+                },
+            ],
+            notes: vec![],
+            chart: None,
+        }];
+
+        // Tiers.
+        let rated: Vec<&Tier> = self
+            .tiers
+            .rows
+            .iter()
+            .filter_map(|r| r.tier.as_ref())
+            .collect();
+        let good = rated
+            .iter()
+            .filter(|t| matches!(t, Tier::Elite | Tier::High))
+            .count();
+        let mut bullets: Vec<String> = self
+            .tiers
+            .rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}: {} ({})",
+                    r.metric,
+                    r.value,
+                    r.tier.map(|t| t.name()).unwrap_or("no tier")
+                )
+            })
+            .collect();
+        if let Some(y) = self.tiers.tier_year {
+            bullets.push(format!("Tier thresholds from the DORA {y} report."));
+        }
+        out.push(Slide {
+            id: "tiers".into(),
+            title: "Where we are against the DORA tiers".into(),
+            big: format!("{good} of {}", rated.len()),
+            big_caption: "metrics at High or Elite".into(),
+            bullets,
+            notes: vec![],
+            chart: Some(Chart::Scorecard(self.tiers.clone())),
+        });
+
+        // Waiting.
+        let w = &self.waiting;
+        let mut bullets = vec![];
+        if let Some(p90) = w.p90_hours {
+            bullets.push(format!(
+                "1 change in 10 waits longer than {}.",
+                fmt_hours(p90)
+            ));
+        }
+        bullets.push(format!(
+            "Based on {} changes that reached production.",
+            w.changes
+        ));
+        let chart = match &w.stages {
+            Some(st) => {
+                if let Some(last) = st.periods.last() {
+                    let (i, max) =
+                        last.hours
+                            .iter()
+                            .enumerate()
+                            .fold(
+                                (0, f64::NEG_INFINITY),
+                                |a, (i, h)| if *h > a.1 { (i, *h) } else { a },
+                            );
+                    if let Some(name) = st.stages.get(i) {
+                        bullets.push(format!(
+                            "The longest wait in {} is {}: {} {}.",
+                            last.label,
+                            name,
+                            st.statistic,
+                            fmt_hours(max)
+                        ));
+                    }
+                }
+                Chart::StageTimes(st.clone())
+            }
+            None => {
+                bullets.push(
+                    "Not available: time per environment stage (the promotion-flow analysis has not run)."
+                        .into(),
+                );
+                Chart::LeadTimeHistogram(w.histogram.clone())
+            }
+        };
+        out.push(Slide {
+            id: "waiting".into(),
+            title: "How long a change waits, and where".into(),
+            big: w.median_hours.map(fmt_hours).unwrap_or_else(|| "–".into()),
+            big_caption: "median time from commit to production".into(),
+            bullets,
+            notes: vec![],
+            chart: Some(chart),
+        });
+
+        // Batch size and failure.
+        let b = &self.batch_risk;
+        let mut bullets = vec![];
+        let (big, caption) = match &b.fit {
+            Some(f) => {
+                let inconclusive = f.ci_lo <= 1.0 && f.ci_hi >= 1.0;
+                bullets.push(format!(
+                    "Logistic fit on {} deployments with {} failed: p = {:.3}.",
+                    f.deployments, f.failures, f.p_value
+                ));
+                if inconclusive {
+                    bullets.push(
+                        "The interval includes ×1: the data cannot rule out no effect.".into(),
+                    );
+                }
+                if let Some(wn) = &f.warning {
+                    bullets.push(wn.clone());
+                }
+                (
+                    format!("×{}", trim(f.odds_ratio_per_doubling)),
+                    format!(
+                        "odds of failure per doubling of batch size (95% CI ×{}–×{}{})",
+                        trim(f.ci_lo),
+                        trim(f.ci_hi),
+                        if inconclusive { ", inconclusive" } else { "" }
+                    ),
+                )
+            }
+            None => {
+                bullets.push(
+                    "Not available: the logistic fit (the risk analysis has not run).".into(),
+                );
+                match (b.buckets.buckets.first(), b.buckets.buckets.last()) {
+                    (Some(s), Some(l)) if b.buckets.buckets.len() > 1 => (
+                        format!("{} → {}", fmt_pct(s.rate), fmt_pct(l.rate)),
+                        format!(
+                            "failure rate, batches of {} vs {} {}",
+                            s.label, l.label, b.buckets.dimension
+                        ),
+                    ),
+                    (Some(s), _) => (fmt_pct(s.rate), "failure rate".to_string()),
+                    _ => ("–".into(), "no deployments".to_string()),
+                }
+            }
+        };
+        // The per-bucket numbers are on the chart; listed only without a fit.
+        for k in b.buckets.buckets.iter().filter(|_| b.fit.is_none()) {
+            bullets.push(format!(
+                "{}: {} failed of {} ({}, {} {}–{})",
+                k.label,
+                k.failed,
+                k.deployments,
+                fmt_pct(k.rate),
+                b.buckets.interval,
+                fmt_pct(k.lo),
+                fmt_pct(k.hi)
+            ));
+        }
+        if let (Some(s), Some(l)) = (b.buckets.buckets.first(), b.buckets.buckets.last()) {
+            if b.buckets.buckets.len() > 1 && s.hi >= l.lo && l.hi >= s.lo {
+                bullets.push(
+                    "The intervals of the smallest and largest batches overlap: more data is needed to tell them apart."
+                        .into(),
+                );
+            }
+        }
+        out.push(Slide {
+            id: "batch-risk".into(),
+            title: "What batch size does to failure".into(),
+            big,
+            big_caption: caption,
+            bullets,
+            notes: vec![],
+            chart: Some(Chart::FailureByBatch(b.buckets.clone())),
+        });
+
+        // What-if, only with results.
+        if let Some(wi) = &self.whatif {
+            let current = wi.policies.iter().find(|p| p.name == "current");
+            let best = wi
+                .policies
+                .iter()
+                .min_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
+            let (big, caption) = match (current, best) {
+                (Some(c), Some(b)) => (
+                    format!(
+                        "{} → {}",
+                        fmt_hours(c.lead_median_hours),
+                        fmt_hours(b.lead_median_hours)
+                    ),
+                    format!("median lead time, current vs {}", b.name),
+                ),
+                (_, Some(b)) => (
+                    fmt_hours(b.lead_median_hours),
+                    format!("median lead time, {}", b.name),
+                ),
+                _ => ("–".into(), String::new()),
+            };
+            let bullets: Vec<String> = wi
+                .policies
+                .iter()
+                .map(|p| {
+                    let opt = |v: Option<f64>| v.map(trim).unwrap_or_else(|| "–".into());
+                    let failures = match p.predicted_failures {
+                        Some(f) => format!(
+                            "predicted failures {} ({}–{})",
+                            trim(f),
+                            opt(p.predicted_failures_lo),
+                            opt(p.predicted_failures_hi)
+                        ),
+                        None => "no failure prediction (no risk model)".to_string(),
+                    };
+                    format!(
+                        "{}: {} releases/month, median batch {} changes, {}",
+                        p.name,
+                        trim(p.deployments_per_month),
+                        opt(p.batch_median),
+                        failures
+                    )
+                })
+                .collect();
+            let notes: Vec<String> = wi
+                .assumptions
+                .iter()
+                .map(|a| format!("Assumption: {a}"))
+                .collect();
+            out.push(Slide {
+                id: "whatif".into(),
+                title: "What smaller, more frequent releases would change".into(),
+                big,
+                big_caption: caption,
+                bullets,
+                notes,
+                chart: Some(Chart::WhatIfLeadTime(wi.clone())),
+            });
+        }
+        out
+    }
+
+    /// The deck as one HTML page: inline CSS and SVG, a few lines of inline
+    /// JavaScript for the arrow keys, and print CSS with one slide per page.
+    pub fn to_html(&self) -> Result<String> {
+        let slides = self.slides();
+        let mut h = String::new();
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
+            escape_html(&self.title),
+            DECK_CSS
+        );
+        for (i, s) in slides.iter().enumerate() {
+            let _ = writeln!(
+                h,
+                "<section class=\"slide\" id=\"slide-{}\" data-n=\"{}\">",
+                escape_html(&s.id),
+                i + 1
+            );
+            let _ = writeln!(
+                h,
+                "<h1>{}</h1>\n<div class=\"body\">\n<div class=\"text\">",
+                escape_html(&s.title)
+            );
+            let _ = writeln!(
+                h,
+                "<p class=\"big{}\">{}</p>\n<p class=\"caption\">{}</p>",
+                if s.big.chars().count() > 8 {
+                    " long"
+                } else {
+                    ""
+                },
+                escape_html(&s.big),
+                escape_html(&s.big_caption)
+            );
+            if !s.bullets.is_empty() {
+                h.push_str("<ul>\n");
+                for b in &s.bullets {
+                    let cls = if b.starts_with("Not available") {
+                        " class=\"na\""
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(h, "<li{cls}>{}</li>", escape_html(b));
+                }
+                h.push_str("</ul>\n");
+            }
+            if !s.notes.is_empty() {
+                h.push_str("<ul class=\"notes\">\n");
+                for n in &s.notes {
+                    let _ = writeln!(h, "<li>{}</li>", escape_html(n));
+                }
+                h.push_str("</ul>\n");
+            }
+            h.push_str("</div>\n");
+            if let Some(c) = &s.chart {
+                let svg = to_svg(c, (1240, 860))?;
+                let svg = svg.replacen(
+                    "<svg ",
+                    &format!(
+                        "<svg role=\"img\" aria-label=\"{}\" ",
+                        escape_html(&c.title())
+                    ),
+                    1,
+                );
+                let _ = writeln!(h, "<div class=\"chart\">{}</div>", svg.trim());
+            }
+            let _ = writeln!(
+                h,
+                "</div>\n<footer>{} · {} · {}/{}</footer>\n</section>",
+                escape_html(&self.scope),
+                escape_html(&self.generated_at),
+                i + 1,
+                slides.len()
+            );
+        }
+        h.push_str("<script>\n");
+        h.push_str(DECK_JS);
+        h.push_str("</script>\n</body>\n</html>\n");
+        Ok(h)
+    }
+}
+
+/// Writes `deck.html` and `slide-NN-<id>.png` for each slide into `dir`, atomically.
+pub fn write_deck(deck: &Deck, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = vec![];
+    let slides = deck.slides();
+    let total = slides.len();
+    for (i, s) in slides.iter().enumerate() {
+        let p = dir.join(format!("slide-{:02}-{}.png", i + 1, s.id));
+        let footer = format!(
+            "{} · {} · {}/{}",
+            deck.scope,
+            deck.generated_at,
+            i + 1,
+            total
+        );
+        png_with(&s.id, &p, SLIDE_SIZE, |a| draw_slide(s, &footer, a))?;
+        files.push(p);
+    }
+    let p = dir.join("deck.html");
+    write_text(&p, &deck.to_html()?)?;
+    files.push(p);
+    Ok(files)
+}
+
+/// Breaks `text` into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![];
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+/// Draws one slide on a 1920×1080 area.
+pub(crate) fn draw_slide<DB: DrawingBackend>(
+    s: &Slide,
+    footer: &str,
+    area: &DrawingArea<DB, Shift>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    crate::style::register_fonts();
+    area.fill(&WHITE)?;
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let title = (FONT, 60.0, FontStyle::Bold).into_font().color(&BLACK);
+    area.draw(&Text::new(s.title.clone(), (80, 60), title))?;
+    area.draw(&Rectangle::new([(80, 150), (280, 158)], oi::BLUE.filled()))?;
+    let footer_style = (FONT, 24.0).into_font().color(&GREY);
+    area.draw(&Text::new(footer.to_string(), (80, h - 50), footer_style))?;
+
+    let text_w = if s.chart.is_some() { 620 } else { w - 160 };
+    let chars = (text_w as f64 / 17.0) as usize;
+    let mut y = 210;
+    // The big number fits its column on one line: the font shrinks with length.
+    let len = s.big.chars().count().max(1) as f64;
+    let size = (text_w as f64 / (0.7 * len)).clamp(48.0, 130.0);
+    let big = (FONT, size, FontStyle::Bold).into_font().color(&oi::BLUE);
+    for line in wrap(&s.big, ((text_w as f64 / (0.7 * size)) as usize).max(4)) {
+        area.draw(&Text::new(line, (80, y), big.clone()))?;
+        y += (size * 1.1) as i32;
+    }
+    let cap = (FONT, 34.0).into_font().color(&BLACK);
+    for line in wrap(&s.big_caption, (text_w as f64 / 20.0) as usize) {
+        area.draw(&Text::new(line, (80, y), cap.clone()))?;
+        y += 44;
+    }
+    y += 30;
+    let bullet = (FONT, 27.0).into_font().color(&BLACK);
+    let na = (FONT, 27.0, FontStyle::Italic).into_font().color(&GREY);
+    for b in &s.bullets {
+        let style = if b.starts_with("Not available") {
+            &na
+        } else {
+            &bullet
+        };
+        for (k, line) in wrap(b, chars).into_iter().enumerate() {
+            if y > h - 110 {
+                break;
+            }
+            let text = if k == 0 {
+                format!("• {line}")
+            } else {
+                format!("  {line}")
+            };
+            area.draw(&Text::new(text, (80, y), style.clone()))?;
+            y += 36;
+        }
+        y += 10;
+    }
+    let small = (FONT, 20.0).into_font().color(&GREY);
+    for n in &s.notes {
+        for line in wrap(n, (text_w as f64 / 11.5) as usize) {
+            if y > h - 100 {
+                break;
+            }
+            area.draw(&Text::new(line, (80, y), small.clone()))?;
+            y += 26;
+        }
+        y += 6;
+    }
+    if let Some(c) = &s.chart {
+        let chart_area = area.margin(190, 90, 80 + text_w + 40, 60);
+        c.draw(&chart_area)?;
+    }
+    Ok(())
+}
+
+const DECK_CSS: &str = "
+*{box-sizing:border-box}
+html,body{margin:0;background:#222;font-family:'DejaVu Sans',system-ui,sans-serif;color:#1a1a1a}
+.slide{width:100vw;height:100vh;background:#fff;display:flex;flex-direction:column;padding:3vh 4vw 2vh;border-bottom:4px solid #222;overflow:hidden}
+.js .slide{display:none}
+.js .slide.active{display:flex}
+.slide h1{font-size:4.2vh;margin:0 0 2vh;padding-bottom:1vh;border-bottom:.6vh solid #0072b2;display:inline-block}
+.body{display:flex;gap:3vw;flex:1;min-height:0}
+.text{flex:0 0 32%;overflow:hidden}
+.chart{flex:1;min-width:0;display:flex;align-items:flex-start}
+.chart svg{width:100%;height:auto;max-height:72vh}
+.big{font-size:9vh;font-weight:bold;color:#0072b2;margin:0;line-height:1.1;white-space:nowrap}
+.big.long{font-size:5.5vh}
+.notes{font-size:1.4vh;color:#595959;margin-top:1.5vh}
+.caption{font-size:2.6vh;margin:.5vh 0 2vh}
+ul{font-size:1.9vh;padding-left:1.2em;margin:0}
+li{margin:.6vh 0}
+.na{color:#595959;font-style:italic}
+footer{font-size:1.6vh;color:#595959}
+@page{size:1920px 1080px;margin:0}
+@media print{
+ html,body{background:#fff}
+ .slide,.js .slide{display:flex !important;width:1920px;height:1080px;page-break-after:always;break-after:page;border:0}
+}
+";
+
+const DECK_JS: &str = "(function(){
+var s=document.querySelectorAll('.slide'),i=0;
+document.body.classList.add('js');
+function show(n){i=Math.max(0,Math.min(s.length-1,n));for(var k=0;k<s.length;k++){s[k].classList.toggle('active',k===i);}try{history.replaceState(null,'','#'+(i+1));}catch(x){}}
+document.addEventListener('keydown',function(e){
+if(e.key==='ArrowRight'||e.key==='PageDown'||e.key===' '){show(i+1);e.preventDefault();}
+else if(e.key==='ArrowLeft'||e.key==='PageUp'){show(i-1);e.preventDefault();}
+else if(e.key==='Home'){show(0);}else if(e.key==='End'){show(s.length-1);}});
+show((parseInt(location.hash.slice(1),10)||1)-1);
+})();
+";

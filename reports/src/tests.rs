@@ -1,0 +1,536 @@
+//! Rendering tests on synthetic inputs: each chart's SVG structure (title, axis
+//! labels, legend, element counts) is snapshotted, never its pixels.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use crate::*;
+
+pub(crate) const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+
+fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, m, d, h, 0, 0).unwrap()
+}
+
+fn month(m: &str, changes: u64, p: [f64; 4]) -> LeadTimeMonth {
+    LeadTimeMonth {
+        month: m.into(),
+        changes,
+        p25_hours: Some(p[0]),
+        median_hours: Some(p[1]),
+        p75_hours: Some(p[2]),
+        p90_hours: Some(p[3]),
+    }
+}
+
+fn bucket(label: &str, n: u64, f: u64, lo: f64, hi: f64) -> BatchBucket {
+    BatchBucket {
+        label: label.into(),
+        deployments: n,
+        failed: f,
+        rate: f as f64 / n as f64,
+        lo,
+        hi,
+    }
+}
+
+pub(crate) fn scorecard() -> Scorecard {
+    let t = |a: &str, b: &str, c: &str, d: &str| vec![a.into(), b.into(), c.into(), d.into()];
+    Scorecard {
+        tier_year: Some(2023),
+        rows: vec![
+            ScoreRow {
+                metric: "Deployment frequency".into(),
+                value: "2.5 deploy days/week".into(),
+                tier: Some(Tier::High),
+                thresholds: t("≥ 3 days/week", "≥ 1 day/week", "≥ 1/month", "< 1/month"),
+            },
+            ScoreRow {
+                metric: "Change fail rate".into(),
+                value: "12%".into(),
+                tier: Some(Tier::Medium),
+                thresholds: t("≤ 5%", "≤ 10%", "≤ 15%", "> 15%"),
+            },
+        ],
+    }
+}
+
+pub(crate) fn failure_by_batch() -> FailureByBatch {
+    FailureByBatch {
+        dimension: "commits per deployment".into(),
+        interval: "95% Wilson interval".into(),
+        // Wilson intervals of 1/10, 2/8 and 3/4 (closed form, checked in the CLI tests).
+        buckets: vec![
+            bucket("1", 10, 1, 0.0179, 0.4042),
+            bucket("2–3", 8, 2, 0.0715, 0.5907),
+            bucket("4–7", 4, 3, 0.3006, 0.9544),
+        ],
+        overall_rate: Some(6.0 / 22.0),
+    }
+}
+
+pub(crate) fn histogram() -> LeadTimeHistogram {
+    LeadTimeHistogram {
+        bins: (0..8)
+            .map(|k| HistogramBin {
+                lo_hours: 0.25 * 2f64.powi(k),
+                hi_hours: 0.25 * 2f64.powi(k + 1),
+                count: [1, 3, 6, 9, 7, 4, 0, 2][k as usize],
+            })
+            .collect(),
+        median_hours: Some(5.0),
+        excluded_negative: 1,
+    }
+}
+
+pub(crate) fn stage_times() -> StageTimes {
+    StageTimes {
+        stages: vec![
+            "develop → test".into(),
+            "test → beta".into(),
+            "beta → production".into(),
+        ],
+        statistic: "median".into(),
+        periods: vec![
+            StagePeriod {
+                label: "2026-09".into(),
+                changes: 40,
+                hours: vec![30.0, 70.0, 150.0],
+            },
+            StagePeriod {
+                label: "2026-10".into(),
+                changes: 35,
+                hours: vec![20.0, 60.0, 200.0],
+            },
+        ],
+    }
+}
+
+pub(crate) fn whatif() -> WhatIfLeadTime {
+    let p = |name: &str, dpm: f64, med: f64, p90: f64, fail: f64| WhatIfPolicy {
+        name: name.into(),
+        deployments_per_month: dpm,
+        lead_median_hours: med,
+        lead_p90_hours: p90,
+        batch_median: Some(30.0 / dpm),
+        predicted_failures: Some(fail),
+        predicted_failures_lo: Some(fail * 0.6),
+        predicted_failures_hi: Some(fail * 1.5),
+    };
+    WhatIfLeadTime {
+        policies: vec![
+            p("current", 2.0, 240.0, 400.0, 0.9),
+            p("weekly", 4.3, 110.0, 190.0, 0.8),
+            p("daily", 21.0, 30.0, 60.0, 0.6),
+        ],
+        assumptions: vec!["the same changes at the same merge times".into()],
+    }
+}
+
+/// One synthetic input per chart.
+pub(crate) fn all_charts() -> Vec<Chart> {
+    vec![
+        Chart::DeploysPerWeek(DeploysPerWeek {
+            weeks: (0..6)
+                .map(|i| WeekCount {
+                    week_start: day(9, 7) + chrono::Days::new(7 * i),
+                    deployments: [2, 3, 1, 4, 5, 3][i as usize],
+                })
+                .collect(),
+            trend: vec![2.0, 2.5, 2.0, 2.5, 3.25, 3.25],
+            trend_label: "4-week trailing mean".into(),
+        }),
+        Chart::LeadTimeMonthly(LeadTimeMonthly {
+            months: vec![
+                month("2026-08", 20, [10.0, 30.0, 60.0, 120.0]),
+                month("2026-09", 25, [8.0, 26.0, 50.0, 100.0]),
+                month("2026-10", 31, [6.0, 20.0, 45.0, 90.0]),
+            ],
+        }),
+        Chart::LeadTimeHistogram(histogram()),
+        Chart::BatchSizes(BatchSizes {
+            unit: "commits".into(),
+            points: vec![
+                BatchPoint {
+                    deployed_at: at(10, 1, 9),
+                    size: 3,
+                    failed: false,
+                },
+                BatchPoint {
+                    deployed_at: at(10, 8, 9),
+                    size: 12,
+                    failed: true,
+                },
+                BatchPoint {
+                    deployed_at: at(10, 15, 9),
+                    size: 5,
+                    failed: false,
+                },
+            ],
+        }),
+        Chart::ChangeFailRate(ChangeFailRate {
+            months: vec![
+                FailMonth {
+                    month: "2026-09".into(),
+                    deployments: 10,
+                    failed: 1,
+                    rate: Some(0.1),
+                },
+                FailMonth {
+                    month: "2026-10".into(),
+                    deployments: 8,
+                    failed: 2,
+                    rate: Some(0.25),
+                },
+                FailMonth {
+                    month: "2026-11".into(),
+                    deployments: 0,
+                    failed: 0,
+                    rate: None,
+                },
+            ],
+            tiers: vec![
+                TierBand {
+                    tier: Tier::Elite,
+                    lo: 0.0,
+                    hi: 0.05,
+                },
+                TierBand {
+                    tier: Tier::High,
+                    lo: 0.05,
+                    hi: 0.10,
+                },
+                TierBand {
+                    tier: Tier::Medium,
+                    lo: 0.10,
+                    hi: 0.15,
+                },
+                TierBand {
+                    tier: Tier::Low,
+                    lo: 0.15,
+                    hi: 1.0,
+                },
+            ],
+            tier_year: Some(2023),
+        }),
+        Chart::RecoveryTimes(RecoveryTimes {
+            points: vec![
+                RecoveryPoint {
+                    deployed_at: at(10, 8, 9),
+                    recovery_hours: Some(3.0),
+                },
+                RecoveryPoint {
+                    deployed_at: at(10, 20, 9),
+                    recovery_hours: Some(20.0),
+                },
+                RecoveryPoint {
+                    deployed_at: at(10, 28, 9),
+                    recovery_hours: None,
+                },
+            ],
+            reference_lines: vec![
+                ReferenceLine {
+                    label: "Elite: < 1 hour".into(),
+                    hours: 1.0,
+                },
+                ReferenceLine {
+                    label: "High: < 1 day".into(),
+                    hours: 24.0,
+                },
+            ],
+        }),
+        Chart::FailureByBatch(failure_by_batch()),
+        Chart::StageTimes(stage_times()),
+        Chart::Drift(Drift {
+            pairs: vec![
+                DriftSeries {
+                    from: "beta".into(),
+                    to: "production".into(),
+                    points: (0..10)
+                        .map(|i| DriftPoint {
+                            date: day(10, 1) + chrono::Days::new(i),
+                            changes: (i % 5) * 3,
+                        })
+                        .collect(),
+                },
+                DriftSeries {
+                    from: "test".into(),
+                    to: "beta".into(),
+                    points: (0..10)
+                        .map(|i| DriftPoint {
+                            date: day(10, 1) + chrono::Days::new(i),
+                            changes: i,
+                        })
+                        .collect(),
+                },
+            ],
+        }),
+        Chart::Scorecard(scorecard()),
+        Chart::WhatIfLeadTime(whatif()),
+    ]
+}
+
+/// The structure of an SVG: its text in document order and a count of each
+/// drawing element, so a snapshot shows titles, axis labels, legend entries and
+/// how many shapes each series drew.
+pub(crate) fn structure(svg: &str) -> String {
+    let mut texts = vec![];
+    let mut rest = svg;
+    while let Some(i) = rest.find("<text") {
+        let after = &rest[i..];
+        let open_end = after.find('>').unwrap() + 1;
+        let close = after.find("</text>").unwrap();
+        texts.push(after[open_end..close].trim().to_string());
+        rest = &after[close..];
+    }
+    let mut out = String::from("texts:\n");
+    for t in texts {
+        out.push_str("  ");
+        out.push_str(&t);
+        out.push('\n');
+    }
+    out.push_str("elements:\n");
+    for tag in ["rect", "polyline", "polygon", "circle", "line", "path"] {
+        let n = svg.matches(&format!("<{tag} ")).count();
+        out.push_str(&format!("  {tag}: {n}\n"));
+    }
+    out
+}
+
+#[test]
+fn every_chart_renders_to_svg_with_its_structure() {
+    for chart in all_charts() {
+        let svg = to_svg(&chart, SVG_SIZE).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", chart.slug());
+        let s = structure(&svg);
+        assert!(
+            s.contains(&chart.title()),
+            "{}: no title in\n{s}",
+            chart.slug()
+        );
+        insta::assert_snapshot!(chart.slug(), s);
+    }
+}
+
+#[test]
+fn charts_name_their_units_and_sample_sizes() {
+    let charts = all_charts();
+    let svg = |slug: &str| {
+        let c = charts.iter().find(|c| c.slug() == slug).unwrap();
+        structure(&to_svg(c, SVG_SIZE).unwrap())
+    };
+    assert!(svg("deploys-per-week").contains("deployments per week"));
+    assert!(svg("deploys-per-week").contains("(n=18)"));
+    assert!(svg("lead-time-monthly").contains("lead time (days)"));
+    assert!(svg("lead-time-monthly").contains("2026-10 (n=31)"));
+    assert!(svg("failure-by-batch").contains("4–7 (n=4)"));
+    assert!(svg("failure-by-batch").contains("3 of 4 failed"));
+    assert!(svg("change-fail-rate").contains("Low (15%–100%)"));
+    assert!(svg("recovery-times").contains("1 not yet recovered"));
+    // Stage times stack to 270 h at most: the axis switches to days.
+    assert!(svg("stage-times").contains("(days)"));
+}
+
+#[test]
+fn count_axes_start_at_zero() {
+    for slug in [
+        "deploys-per-week",
+        "failure-by-batch",
+        "change-fail-rate",
+        "batch-sizes",
+    ] {
+        let c = all_charts().into_iter().find(|c| c.slug() == slug).unwrap();
+        let s = structure(&to_svg(&c, SVG_SIZE).unwrap());
+        assert!(
+            s.lines().any(|l| l.trim() == "0" || l.trim() == "0%"),
+            "{slug} has no zero tick:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn png_has_the_requested_size_and_is_not_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    for chart in all_charts() {
+        let path = dir.path().join(format!("{}.png", chart.slug()));
+        write_png(&chart, &path, PNG_SIZE).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert_eq!((w, h), (1600, 900), "{}", chart.slug());
+        // Non-blank: the same drawing in memory has many non-white pixels, and
+        // text pixels exist (the embedded font rendered).
+        let rgb = to_rgb(&chart, PNG_SIZE).unwrap();
+        let inked = rgb.chunks(3).filter(|p| p != &[255, 255, 255]).count();
+        assert!(
+            inked > 1600 * 900 / 100,
+            "{}: only {inked} inked pixels",
+            chart.slug()
+        );
+        let black = rgb.chunks(3).filter(|p| p == &[0, 0, 0]).count();
+        assert!(
+            black > 500,
+            "{}: no text drawn ({black} black pixels)",
+            chart.slug()
+        );
+    }
+    // No temporary files are left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn empty_inputs_say_no_data_instead_of_drawing_an_empty_axis() {
+    let c = Chart::FailureByBatch(FailureByBatch {
+        buckets: vec![],
+        ..failure_by_batch()
+    });
+    let s = structure(&to_svg(&c, SVG_SIZE).unwrap());
+    assert!(s.contains("No data: no production deployments"), "{s}");
+}
+
+#[test]
+fn repository_text_in_svg_is_escaped() {
+    let c = Chart::Drift(Drift {
+        pairs: vec![DriftSeries {
+            from: HOSTILE.into(),
+            to: "production".into(),
+            points: vec![DriftPoint {
+                date: day(10, 1),
+                changes: 2,
+            }],
+        }],
+    });
+    let svg = to_svg(&c, SVG_SIZE).unwrap();
+    assert!(!svg.contains("<script"), "{svg}");
+    assert!(svg.contains(
+        "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; → production"
+    ));
+}
+
+fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
+    Deck {
+        title: "Delivery performance".into(),
+        period: "2026-07-01 – 2026-10-31".into(),
+        scope: format!("{HOSTILE} · production"),
+        generated_at: "Generated at 2026-11-01 00:00 UTC".into(),
+        tiers: scorecard(),
+        waiting: Waiting {
+            changes: 32,
+            median_hours: Some(20.0),
+            p90_hours: Some(100.0),
+            histogram: histogram(),
+            stages: Some(stage_times()),
+        },
+        batch_risk: BatchRisk {
+            buckets: failure_by_batch(),
+            fit: Some(RiskFit {
+                odds_ratio_per_doubling: 1.8,
+                ci_lo: 0.9,
+                ci_hi: 3.6,
+                p_value: 0.09,
+                deployments: 22,
+                failures: 6,
+                warning: Some("Fewer than 30 deployments: the fit is indicative only.".into()),
+            }),
+        },
+        whatif,
+    }
+}
+
+#[test]
+fn deck_leaves_out_what_if_without_results_and_shows_it_with_them() {
+    let without: Vec<String> = deck(None).slides().into_iter().map(|s| s.id).collect();
+    assert_eq!(without, ["title", "tiers", "waiting", "batch-risk"]);
+    let with = deck(Some(whatif())).slides();
+    let ids: Vec<&str> = with.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["title", "tiers", "waiting", "batch-risk", "whatif"]);
+    let w = with.last().unwrap();
+    assert_eq!(w.big, "10 d → 30 h");
+    assert_eq!(w.big_caption, "median lead time, current vs daily");
+    // Batch risk states its uncertainty whichever way it points.
+    let b = &with[3];
+    assert_eq!(b.big, "×1.8");
+    assert!(
+        b.bullets.iter().any(|x| x.contains("includes ×1")),
+        "{:?}",
+        b.bullets
+    );
+    // Tiers: one of two metrics at High or Elite.
+    assert_eq!(with[1].big, "1 of 2");
+    // Waiting names the longest stage of the latest period.
+    assert!(
+        with[2]
+            .bullets
+            .iter()
+            .any(|x| x == "The longest wait in 2026-10 is beta → production: median 8.3 d."),
+        "{:?}",
+        with[2].bullets
+    );
+}
+
+#[test]
+fn deck_html_escapes_and_navigates() {
+    let html = deck(Some(whatif())).to_html().unwrap();
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_eq!(html.matches("<section class=\"slide\"").count(), 5);
+    assert_eq!(
+        html.matches("<script>").count(),
+        1,
+        "only the navigation script"
+    );
+    assert!(html.contains("ArrowRight") && html.contains("@media print"));
+    // No external references; the SVG namespace is a name, not a fetch.
+    assert!(!html
+        .replace("http://www.w3.org/2000/svg", "")
+        .contains("http://"));
+    assert!(!html.contains("https://"));
+}
+
+#[test]
+fn deck_pngs_are_1920_by_1080() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_deck(&deck(Some(whatif())), dir.path()).unwrap();
+    assert_eq!(files.len(), 6);
+    for f in files.iter().filter(|f| f.extension().unwrap() == "png") {
+        let bytes = std::fs::read(f).unwrap();
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert_eq!((w, h), SLIDE_SIZE, "{}", f.display());
+    }
+}
+
+#[test]
+fn markdown_escaping_neutralises_html_and_markdown() {
+    assert_eq!(
+        escape_markdown(HOSTILE),
+        "&lt;script&gt;alert\\(1\\)&lt;/script&gt;&lt;img src=x onerror=alert\\(2\\)&gt;"
+    );
+    assert_eq!(
+        escape_markdown("a|b\n*c* [x](y)"),
+        "a\\|b \\*c\\* \\[x\\]\\(y\\)"
+    );
+}
+
+/// Writes every synthetic chart and the full deck to `$FLOWMETER_CHARTS_OUT`
+/// for looking at by hand: `FLOWMETER_CHARTS_OUT=/tmp/charts cargo test -p
+/// flowmeter-reports -p flowmeter --lib -- --ignored write_gallery`.
+#[test]
+#[ignore]
+fn write_gallery() {
+    let dir = std::path::PathBuf::from(std::env::var("FLOWMETER_CHARTS_OUT").unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    for c in all_charts() {
+        write_png(&c, &dir.join(format!("{}.png", c.slug())), PNG_SIZE).unwrap();
+    }
+    write_deck(&deck(Some(whatif())), &dir).unwrap();
+}

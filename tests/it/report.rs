@@ -1,0 +1,769 @@
+//! `flowmeter report monthly|deck` on a store whose derived tables are written
+//! directly by the test with pinned values, so every headline number can be
+//! worked out by hand. One commit message and one PR title are hostile HTML.
+
+use std::path::Path;
+
+use flowmeter_store::polars::prelude::*;
+use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, PULL_REQUESTS};
+use serde_json::Value;
+
+use crate::common::ok;
+
+const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+const REPO: &str = "acme/api";
+
+/// Microseconds since the epoch of `2026-MM-DDTHH:00:00Z`.
+fn t(m: u32, d: u32, h: u32) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(2026, m, d)
+        .unwrap()
+        .and_hms_opt(h, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_micros()
+}
+
+/// (sha, deployment, deployed_at, lead hours, pr, baseline)
+type ChangeRow = (&'static str, &'static str, i64, i64, Option<i64>, bool);
+
+struct Dep {
+    id: &'static str,
+    at: i64,
+    commits: i64,
+    failed: &'static [&'static str],
+    recovery_h: Option<i64>,
+}
+
+/// The fixture organisation. Production deployments:
+/// - 2026-07: one, 6 commits, failed (status), recovered after 2 h;
+/// - 2026-08: one, 2 commits; 2026-09: one, 1 commit;
+/// - 2026-10: two, 3 and 5 commits;
+/// - 2026-11: d1 (1 commit), d2 (4, failed: status, recovered 3 h),
+///   d3 (2), d4 (8, failed: incident + revert, recovered 24 h).
+///
+/// Lead times (hours) of production changes: Jul 3, Aug 1, Sep 2, Oct 5 and 15,
+/// Nov 2, 10, 30, 50, plus one negative span (-1 h, clock skew) and one
+/// baseline commit in November, both excluded.
+fn build_store(data: &Path) {
+    let deps = [
+        Dep {
+            id: "jul",
+            at: t(7, 15, 10),
+            commits: 6,
+            failed: &["status"],
+            recovery_h: Some(2),
+        },
+        Dep {
+            id: "aug",
+            at: t(8, 12, 10),
+            commits: 2,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "sep",
+            at: t(9, 9, 10),
+            commits: 1,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "oct-a",
+            at: t(10, 5, 10),
+            commits: 3,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "oct-b",
+            at: t(10, 19, 10),
+            commits: 5,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "d1",
+            at: t(11, 2, 10),
+            commits: 1,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "d2",
+            at: t(11, 4, 10),
+            commits: 4,
+            failed: &["status"],
+            recovery_h: Some(3),
+        },
+        Dep {
+            id: "d3",
+            at: t(11, 10, 10),
+            commits: 2,
+            failed: &[],
+            recovery_h: None,
+        },
+        Dep {
+            id: "d4",
+            at: t(11, 20, 10),
+            commits: 8,
+            failed: &["incident", "revert"],
+            recovery_h: Some(24),
+        },
+        // A staging deployment, which the production report must ignore.
+        Dep {
+            id: "stg",
+            at: t(11, 21, 10),
+            commits: 50,
+            failed: &["status"],
+            recovery_h: None,
+        },
+    ];
+    let n = deps.len();
+    let env: Vec<&str> = deps
+        .iter()
+        .map(|d| {
+            if d.id == "stg" {
+                "staging"
+            } else {
+                "production"
+            }
+        })
+        .collect();
+    let reasons: Vec<Series> = deps
+        .iter()
+        .map(|d| {
+            Series::new(
+                "".into(),
+                d.failed.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let ds = DataFrame::new(
+        n,
+        vec![
+            Column::new("repo".into(), vec![REPO; n]),
+            Column::new("environment".into(), env),
+            Column::new(
+                "deployment_id".into(),
+                deps.iter().map(|d| d.id).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "deployed_at".into(),
+                deps.iter().map(|d| d.at).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "sha".into(),
+                deps.iter()
+                    .map(|d| format!("{:0>40}", d.id))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("source".into(), vec!["branch"; n]),
+            Column::new("status".into(), vec!["success"; n]),
+            Column::new(
+                "batch_commits".into(),
+                deps.iter().map(|d| d.commits).collect::<Vec<_>>(),
+            ),
+            Column::new("batch_prs".into(), vec![0i64; n]),
+            Column::new(
+                "batch_additions".into(),
+                deps.iter().map(|d| d.commits * 10).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "batch_deletions".into(),
+                deps.iter().map(|d| d.commits).collect::<Vec<_>>(),
+            ),
+            Column::new("batch_files".into(), vec![1i64; n]),
+            Column::new(
+                "failed".into(),
+                deps.iter()
+                    .map(|d| !d.failed.is_empty())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("failure_reasons".into(), Series::new("".into(), reasons)),
+            Column::new(
+                "recovered_at".into(),
+                deps.iter()
+                    .map(|d| d.recovery_h.map(|h| d.at + h * 3_600_000_000))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "recovery_s".into(),
+                deps.iter()
+                    .map(|d| d.recovery_h.map(|h| h * 3600))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "is_rework".into(),
+                deps.iter().map(|d| d.id == "d2").collect::<Vec<_>>(),
+            ),
+            Column::new("is_rollback".into(), vec![false; n]),
+            Column::new("is_hotfix".into(), vec![false; n]),
+            Column::new("is_baseline".into(), vec![false; n]),
+            Column::new("baseline_commits".into(), vec![0i64; n]),
+        ],
+    )
+    .unwrap();
+
+    // (sha, deployment, deployed_at, lead hours, pr, baseline)
+    let ch: [ChangeRow; 13] = [
+        ("c-jul", "jul", t(7, 15, 10), 3, None, false),
+        ("c-aug", "aug", t(8, 12, 10), 1, None, false),
+        ("c-sep", "sep", t(9, 9, 10), 2, None, false),
+        ("c-oct1", "oct-a", t(10, 5, 10), 5, None, false),
+        ("c-oct2", "oct-b", t(10, 19, 10), 15, None, false),
+        ("c-n1", "d1", t(11, 2, 10), 2, Some(7), false),
+        ("c-n2", "d2", t(11, 4, 10), 10, None, false),
+        ("c-n3", "d3", t(11, 10, 10), 30, None, false),
+        ("c-n4", "d4", t(11, 20, 10), 50, None, false),
+        ("c-skew", "d4", t(11, 20, 10), -1, None, false),
+        ("c-base", "d4", t(11, 20, 10), 5000, None, true),
+        ("c-n5", "d2", t(11, 4, 10), 10, Some(8), false),
+        ("c-n6", "d2", t(11, 4, 10), 10, Some(8), false),
+    ];
+    let m = ch.len();
+    let changes = DataFrame::new(
+        m,
+        vec![
+            Column::new("repo".into(), vec![REPO; m]),
+            Column::new("sha".into(), ch.iter().map(|c| c.0).collect::<Vec<_>>()),
+            Column::new("environment".into(), vec!["production"; m]),
+            Column::new(
+                "pr_number".into(),
+                ch.iter().map(|c| c.4).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "authored_at".into(),
+                ch.iter()
+                    .map(|c| c.2 - c.3 * 3_600_000_000)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "committed_at".into(),
+                ch.iter()
+                    .map(|c| c.2 - c.3 * 3_600_000_000)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("merged_at".into(), vec![None::<i64>; m]),
+            Column::new(
+                "deployment_id".into(),
+                ch.iter().map(|c| c.1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "deployed_at".into(),
+                ch.iter().map(|c| c.2).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "lead_time_s".into(),
+                // The analysis stores a negative span as null with anomaly `clock_skew`.
+                ch.iter()
+                    .map(|c| (c.3 >= 0).then_some(c.3 * 3600))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "is_baseline".into(),
+                ch.iter().map(|c| c.5).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "anomaly".into(),
+                ch.iter()
+                    .map(|c| (c.3 < 0).then_some("clock_skew"))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("is_merge".into(), vec![false; m]),
+        ],
+    )
+    .unwrap();
+
+    let k = ch.len();
+    let commits = DataFrame::new(
+        k,
+        vec![
+            Column::new("repo".into(), vec![REPO; k]),
+            Column::new("sha".into(), ch.iter().map(|c| c.0).collect::<Vec<_>>()),
+            Column::new(
+                "parents".into(),
+                Series::new(
+                    "".into(),
+                    vec![Series::new("".into(), Vec::<String>::new()); k],
+                ),
+            ),
+            Column::new("author_name".into(), vec!["Alice"; k]),
+            Column::new("author_email".into(), vec!["alice@example.com"; k]),
+            Column::new("authored_at".into(), vec![t(1, 1, 0); k]),
+            Column::new("committer_name".into(), vec!["Alice"; k]),
+            Column::new("committer_email".into(), vec!["alice@example.com"; k]),
+            Column::new("committed_at".into(), vec![t(1, 1, 0); k]),
+            Column::new(
+                "summary".into(),
+                ch.iter()
+                    .map(|c| {
+                        if c.0 == "c-n3" {
+                            HOSTILE.to_string()
+                        } else {
+                            format!("change {}", c.0)
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("is_merge".into(), vec![false; k]),
+            Column::new("files_changed".into(), vec![1i64; k]),
+            Column::new("additions".into(), vec![1i64; k]),
+            Column::new("deletions".into(), vec![0i64; k]),
+            Column::new("reverts".into(), vec![None::<&str>; k]),
+            Column::new("cherry_picked_from".into(), vec![None::<&str>; k]),
+            Column::new("patch_id".into(), vec![None::<&str>; k]),
+            Column::new("stats_complete".into(), vec![true; k]),
+            Column::new("reachable".into(), vec![true; k]),
+        ],
+    )
+    .unwrap();
+
+    let prs = df!(
+        "repo" => [REPO, REPO],
+        "number" => [7i64, 8],
+        "title" => [HOSTILE, "Speed up checkout"],
+        "author" => ["alice", "bob"],
+        "created_at" => [t(11, 1, 0), t(11, 3, 0)],
+        "merged_at" => [t(11, 1, 5), t(11, 3, 5)],
+        "closed_at" => [t(11, 1, 5), t(11, 3, 5)],
+        "updated_at" => [t(11, 1, 5), t(11, 3, 5)],
+        "base_ref" => ["main", "main"],
+        "head_ref" => ["feature/x", "feature/y"],
+        "merge_commit_sha" => ["c-n1", "c-n5"],
+        "additions" => [1i64, 2],
+        "deletions" => [0i64, 0],
+        "changed_files" => [1i64, 1],
+        "commits" => [1i64, 2],
+        "commit_shas" => [Series::new("".into(), ["c-n1"]), Series::new("".into(), ["c-n5", "c-n6"])],
+        "first_commit_at" => [t(11, 1, 0), t(11, 3, 0)],
+        "first_review_at" => [None::<i64>, None],
+        "labels" => [Series::new("".into(), Vec::<String>::new()), Series::new("".into(), Vec::<String>::new())],
+    )
+    .unwrap();
+
+    let store = Store::open(data).unwrap();
+    let guard = store.lock(None, |_| {}).unwrap();
+    guard.replace(&DEPLOYMENT_STATS, None, ds).unwrap();
+    guard.replace(&CHANGES, None, changes).unwrap();
+    guard.replace(&COMMITS, Some(REPO), commits).unwrap();
+    guard.replace(&PULL_REQUESTS, Some(REPO), prs).unwrap();
+    drop(guard);
+    // The derived tables above are the fixture: mark them fresh for the
+    // default config so that `report` does not rebuild them from base tables.
+    let config = flowmeter_analysis::Config::default_for_repos();
+    flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
+        .unwrap();
+}
+
+fn headline<'a>(summary: &'a Value, metric: &str) -> &'a Value {
+    summary["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["metric"] == metric)
+        .unwrap_or_else(|| panic!("no headline {metric}"))
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
+}
+
+#[test]
+fn monthly_report_numbers_match_the_hand_computed_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("out");
+    ok(
+        &data,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-11",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    for f in [
+        "report.html",
+        "report.md",
+        "summary.json",
+        "deploys-per-week.png",
+        "scorecard.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["month"], "2026-11");
+    assert_eq!(s["previous_month"], "2026-10");
+    assert_eq!(s["environment"], "production");
+
+    let d = headline(&s, "Deployments");
+    assert!(
+        close(&d["this_month"], 4.0) && close(&d["previous_month"], 2.0),
+        "{d}"
+    );
+    assert!(close(&d["trailing_3m_median"], 1.0), "{d}");
+    // 4 deploy days in 30 days = 0.93 per week: below weekly, so Medium.
+    assert_eq!(d["tier"], "medium");
+    assert_eq!(d["low_confidence"], true);
+
+    // Nov leads 2, 10, 10, 10, 30, 50 h (skew and baseline excluded): median 10 h.
+    let l = headline(&s, "Median lead time");
+    assert!(
+        close(&l["this_month"], 10.0) && close(&l["previous_month"], 10.0),
+        "{l}"
+    );
+    assert!(close(&l["trailing_3m_median"], 2.0), "{l}");
+    assert_eq!(l["n"], 6);
+    assert_eq!(l["tier"], "elite");
+
+    let c = headline(&s, "Change fail rate");
+    assert!(
+        close(&c["this_month"], 0.5) && close(&c["previous_month"], 0.0),
+        "{c}"
+    );
+    assert!(close(&c["trailing_3m_median"], 0.0), "{c}");
+    assert_eq!(c["tier"], "low");
+
+    let r = headline(&s, "Median recovery time");
+    assert!(close(&r["this_month"], 13.5), "{r}");
+    assert!(r["previous_month"].is_null(), "{r}");
+    assert!(close(&r["trailing_3m_median"], 2.0), "{r}");
+    assert_eq!(r["tier"], "high");
+
+    let b = headline(&s, "Median batch size");
+    assert!(
+        close(&b["this_month"], 3.0) && close(&b["previous_month"], 4.0),
+        "{b}"
+    );
+    assert!(close(&b["trailing_3m_median"], 2.0), "{b}");
+
+    let rw = headline(&s, "Rework rate");
+    assert!(close(&rw["this_month"], 0.25), "{rw}");
+
+    let largest: Vec<&str> = s["largest_deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["deployment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(largest, ["d4", "d2", "d3", "d1"]);
+    let failed = s["failed_deployments"].as_array().unwrap();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[1]["deployment_id"], "d4");
+    assert_eq!(
+        failed[1]["failure_reasons"],
+        serde_json::json!(["incident", "revert"])
+    );
+    assert!(close(&failed[1]["recovery_hours"], 24.0));
+    // d2 shipped PR #8 (two commits, listed once) and one commit without a PR.
+    assert_eq!(
+        failed[0]["shipped"],
+        serde_json::json!(["change c-n2", "#8 Speed up checkout"])
+    );
+
+    // Every "what changed" sentence cites a figure that the report contains.
+    let figures = s["figures"].as_array().unwrap();
+    for w in s["what_changed"].as_array().unwrap() {
+        let n = w["figure"].as_u64().unwrap() as usize;
+        assert!(n >= 1 && n <= figures.len(), "{w}");
+        assert!(w["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("(Figure {n})")));
+    }
+    let cfr_sentence = s["what_changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["figure_slug"] == "change-fail-rate")
+        .unwrap();
+    assert!(
+        cfr_sentence["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Change fail rate: rose from 0% in 2026-10 to 50%"),
+        "{cfr_sentence}"
+    );
+    // Flow and what-if are not faked.
+    assert!(s["findings"].is_null());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Not available: the promotion-flow analysis"));
+    assert!(!html.contains("stage-times") && !html.contains("id=\"fig-drift\""));
+}
+
+#[test]
+fn hostile_commit_message_and_pr_title_appear_only_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("out");
+    ok(
+        &data,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-11",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    ok(&data, &["report", "deck", "--out", out.to_str().unwrap()]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let json = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
+    for (name, text) in [
+        ("report.html", &html),
+        ("report.md", &md),
+        ("summary.json", &json),
+        ("deck.html", &deck),
+    ] {
+        assert!(!text.contains("<script>alert"), "{name} has a raw <script>");
+        assert!(!text.contains("<img"), "{name} has a raw <img>");
+        assert!(
+            !text.contains("onerror=alert(2)>"),
+            "{name} has the raw payload"
+        );
+    }
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;";
+    assert!(
+        html.contains(&format!("#7 {escaped}")),
+        "PR title escaped in HTML"
+    );
+    assert!(html.contains(escaped), "commit message escaped in HTML");
+    assert_eq!(
+        html.matches(escaped).count(),
+        2,
+        "commit message and PR title"
+    );
+    assert!(md.contains(
+        "&lt;script&gt;alert\\(1\\)&lt;/script&gt;&lt;img src=x onerror=alert\\(2\\)&gt;"
+    ));
+    // The JSON keeps the text exactly, with <, > and & as \u escapes.
+    let s: Value = serde_json::from_str(&json).unwrap();
+    let shipped: Vec<&str> = s["largest_deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["shipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+        })
+        .collect();
+    assert!(shipped.contains(&HOSTILE));
+    assert!(shipped.contains(&format!("#7 {HOSTILE}").as_str()));
+    // The only script in any output is the deck's own navigation.
+    assert_eq!(deck.matches("<script>").count(), 1);
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn deck_has_one_png_per_slide_and_leaves_out_what_if() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("deck");
+    ok(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            out.to_str().unwrap(),
+            "--since",
+            "2026-07-01",
+            "--until",
+            "2026-11-30",
+        ],
+    );
+    let mut pngs: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    pngs.sort();
+    assert_eq!(
+        pngs,
+        [
+            "slide-01-title.png",
+            "slide-02-tiers.png",
+            "slide-03-waiting.png",
+            "slide-04-batch-risk.png"
+        ]
+    );
+    for p in &pngs {
+        let bytes = std::fs::read(out.join(p)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert_eq!((w, h), (1920, 1080), "{p}");
+    }
+    let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
+    assert_eq!(deck.matches("<section class=\"slide\"").count(), 4);
+    assert!(!deck.contains("id=\"slide-whatif\""));
+    assert!(deck.contains("Not available: what-if cadences"));
+    // 9 production deployments from July to November, 3 failed.
+    assert!(
+        deck.contains("n=9 deployments"),
+        "sample size on the batch chart"
+    );
+}
+
+#[test]
+fn unknown_environment_and_bad_month_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("out");
+    let err = crate::common::fails(
+        &data,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-11",
+            "--out",
+            out.to_str().unwrap(),
+            "--env",
+            "prod",
+        ],
+    );
+    assert!(
+        err.contains("no deployments to environment `prod`") && err.contains("production, staging"),
+        "{err}"
+    );
+    let err = crate::common::fails(
+        &data,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-13",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("invalid --month \"2026-13\""), "{err}");
+}
+
+/// Writes the fixture store to `$FLOWMETER_REPORT_FIXTURE` for looking at the
+/// output by hand: `FLOWMETER_REPORT_FIXTURE=/tmp/fx cargo test --test it
+/// report::write_fixture_store -- --ignored`.
+#[test]
+#[ignore]
+fn write_fixture_store() {
+    let path = std::env::var("FLOWMETER_REPORT_FIXTURE").expect("set FLOWMETER_REPORT_FIXTURE");
+    build_store(Path::new(&path));
+}
+
+/// End to end from git: ingest, analyse (run by `report` itself, since the
+/// store is stale), then both reports. The hostile text arrives through the
+/// real ingest path as a commit message.
+#[test]
+fn reports_from_a_real_git_history_escape_and_include_what_if_when_it_exists() {
+    use crate::common::{Fixture, ALICE};
+    let fx = Fixture::new();
+    let tag = |name: &str, at: &str| {
+        fx.git_at(at, &ALICE, &["tag", "-a", name, "-m", name]);
+    };
+    fx.commit(
+        "2026-09-01T09:00:00Z",
+        &ALICE,
+        "initial",
+        &[("a.txt", b"a\n")],
+    );
+    tag("v1", "2026-09-01T12:00:00Z");
+    fx.commit(
+        "2026-09-03T09:00:00Z",
+        &ALICE,
+        HOSTILE,
+        &[("b.txt", b"b\n")],
+    );
+    fx.commit(
+        "2026-09-05T09:00:00Z",
+        &ALICE,
+        "feature c",
+        &[("c.txt", b"c\n")],
+    );
+    tag("v2", "2026-09-08T12:00:00Z");
+    for (i, day) in [10, 12, 15, 17, 22].iter().enumerate() {
+        let f = format!("f{i}.txt");
+        fx.commit(
+            &format!("2026-09-{day}T09:00:00Z"),
+            &ALICE,
+            &format!("feature {i}"),
+            &[(f.as_str(), b"x\n")],
+        );
+    }
+    tag("v3", "2026-09-23T12:00:00Z");
+    fx.commit(
+        "2026-10-02T09:00:00Z",
+        &ALICE,
+        "feature z",
+        &[("z.txt", b"z\n")],
+    );
+    tag("v4", "2026-10-05T12:00:00Z");
+    fx.git(&["branch", "staging"]);
+    let config = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &config,
+        "[[environment]]\nname = \"staging\"\nbranch = \"staging\"\n\n[[environment]]\nname = \"production\"\ntags = \"v*\"\nproduction = true\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let out = fx.dir.path().join("out");
+    let o = out.to_str().unwrap();
+    ok(
+        &data,
+        &[
+            "--config", config, "report", "monthly", "--month", "2026-09", "--out", o,
+        ],
+    );
+    ok(&data, &["--config", config, "report", "deck", "--out", o]);
+
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // v1, v2 and v3 are September's production deployments.
+    assert!(
+        close(&headline(&s, "Deployments")["this_month"], 3.0),
+        "{s}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
+    for text in [&html, &md, &deck] {
+        assert!(!text.contains("<script>alert") && !text.contains("<img"));
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the commit message is listed, escaped"
+    );
+
+    // The what-if slide is there exactly when `flowmeter whatif` has results.
+    let w: Value = serde_json::from_str(&ok(
+        &data,
+        &["--config", config, "whatif", "--format", "json"],
+    ))
+    .unwrap();
+    let with_lead = w["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["lead_time_median_h"].is_null() && !r["lead_time_p90_h"].is_null())
+        .count();
+    assert_eq!(deck.contains("id=\"slide-whatif\""), with_lead >= 2, "{w}");
+    assert!(
+        with_lead >= 2,
+        "this history has a staging mainline to replay: {w}"
+    );
+}
