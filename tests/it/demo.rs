@@ -98,9 +98,7 @@ fn same_seed_gives_byte_identical_repos_and_logs() {
     // The findings (from the analysis of the store) are the same, word for word.
     let findings = |s: &str| -> String {
         let from = s.find("Headline findings").expect("findings printed");
-        let to = s
-            .find("The report and the deck")
-            .expect("closing line printed");
+        let to = s.find("Explore further").expect("closing line printed");
         s[from..to].to_string()
     };
     assert_eq!(findings(&stdout), findings(&DEMO.1));
@@ -110,6 +108,9 @@ fn same_seed_gives_byte_identical_repos_and_logs() {
         "incidents.csv",
         "flowmeter.toml",
         "STORY.md",
+        "report/report.html",
+        "report/summary.json",
+        "deck/deck.html",
     ] {
         assert!(fa.contains_key(Path::new(must)), "{must}");
     }
@@ -437,6 +438,8 @@ fn demo_ingests_every_commit_and_says_what_it_did() {
         "flowmeter.toml",
         "STORY.md",
         "store",
+        "report/report.html",
+        "deck/",
     ] {
         assert!(stdout.contains(want), "stdout names {want}:\n{stdout}");
     }
