@@ -102,6 +102,7 @@ const OWNED: &[&str] = &[
     "flowmeter.toml",
     "STORY.md",
     "report",
+    "report-2025-07",
     "deck",
 ];
 

@@ -110,6 +110,7 @@ fn same_seed_gives_byte_identical_repos_and_logs() {
         "STORY.md",
         "report/report.html",
         "report/summary.json",
+        "report-2025-07/report.html",
         "deck/deck.html",
     ] {
         assert!(fa.contains_key(Path::new(must)), "{must}");
