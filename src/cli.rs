@@ -67,6 +67,9 @@ pub enum Command {
     Whatif(WhatIfArgs),
     /// Compare delivery metrics before and after a date (e.g. a process change).
     Compare(CompareArgs),
+    /// Environment promotion flow: dwell per stage, promotions, drift, misalignments, trains.
+    #[command(after_help = crate::cmd::flow::EXAMPLES)]
+    Flow(crate::cmd::flow::FlowArgs),
 }
 
 #[derive(Debug, Args)]
