@@ -437,14 +437,15 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
             let mut by_leave = items;
             by_leave.sort_by_key(|x| (x.1, x.0, x.2));
             let (mut ei, mut li) = (0, 0);
-            let mut active: BTreeSet<(i64, u32)> = BTreeSet::new();
+            // Ties in arrival go to the older commit, then the sha order.
+            let mut active: BTreeSet<(i64, i64, u32)> = BTreeSet::new();
             let mut prs: HashMap<i64, usize> = HashMap::new();
             let mut day = midnight(*lo);
             while day <= midnight(*hi) {
                 let end = day + DAY_US;
                 while ei < by_enter.len() && by_enter[ei].0 < end {
                     let (e, _, c) = by_enter[ei];
-                    active.insert((e, c));
+                    active.insert((e, g.committed[c as usize].unwrap_or(i64::MAX), c));
                     if let Some(p) = pr_of(c as usize) {
                         *prs.entry(p).or_default() += 1;
                     }
@@ -452,7 +453,7 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
                 }
                 while li < by_leave.len() && by_leave[li].1 < end {
                     let (e, _, c) = by_leave[li];
-                    if active.remove(&(e, c)) {
+                    if active.remove(&(e, g.committed[c as usize].unwrap_or(i64::MAX), c)) {
                         if let Some(p) = pr_of(c as usize) {
                             let n = prs.get_mut(&p).expect("added on entry");
                             *n -= 1;
@@ -471,8 +472,8 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
                     to_env: envs[k + 1].name.clone(),
                     commits_ahead: active.len() as i64,
                     prs_ahead: prs.len() as i64,
-                    oldest_age_s: oldest.map(|(e, _)| (end - e) / 1_000_000),
-                    oldest_sha: oldest.map(|(_, c)| g.shas[*c as usize].clone()),
+                    oldest_age_s: oldest.map(|(e, _, _)| (end - e) / 1_000_000),
+                    oldest_sha: oldest.map(|(_, _, c)| g.shas[*c as usize].clone()),
                 });
                 day = end;
             }
@@ -669,7 +670,7 @@ fn misalignments(
     let keys: Vec<u32> = parent.keys().copied().collect();
     for x in keys {
         let r = find(&mut parent, x);
-        groups.entry(r).or_default().push(x);
+        groups.entry(r).or_default().extend([x, r]);
     }
     let mut group_of: HashMap<u32, Vec<u32>> = HashMap::new();
     for members in groups.values_mut() {
