@@ -664,3 +664,59 @@ fn tips_only_branches_are_said_plainly() {
     assert_eq!(rows[0]["t"], 0);
     assert!(!last.is_empty());
 }
+
+/// `analyze` rewrites the four tables with sorted rows: a rerun is
+/// byte-identical, and every output format prints every section.
+#[test]
+fn reruns_are_byte_identical_and_formats_print_every_section() {
+    let s = build();
+    let tables = ["env_arrivals", "promotions", "drift_daily", "misalignments"];
+    let bytes = || -> Vec<Vec<u8>> {
+        tables
+            .iter()
+            .flat_map(|t| snapshot_dir(&s.data.join(t)).into_iter().map(|(_, b)| b))
+            .collect()
+    };
+    ok(&s.data, &["--config", &s.config, "analyze"]);
+    let first = bytes();
+    assert_eq!(first.len(), 4, "one file per table");
+    ok(&s.data, &["--config", &s.config, "analyze"]);
+    assert_eq!(bytes(), first);
+
+    let table = ok(&s.data, &["--config", &s.config, "flow"]);
+    let md = ok(&s.data, &["--config", &s.config, "flow", "-f", "markdown"]);
+    for title in [
+        "Stage dwell times",
+        "Share of total lead time per stage",
+        "Promotions",
+        "Drift per day",
+        "Branch tips today",
+        "Misalignments",
+        "Release trains",
+    ] {
+        assert!(table.contains(title), "table lacks {title}");
+        assert!(
+            md.contains(&format!("### {title}")),
+            "markdown lacks {title}"
+        );
+    }
+    let csv = ok(&s.data, &["--config", &s.config, "flow", "-f", "csv"]);
+    for key in [
+        "dwell",
+        "shares",
+        "promotions",
+        "drift",
+        "tips",
+        "misalignments",
+        "trains",
+    ] {
+        assert!(csv.contains(&format!("# {key}\n")), "csv lacks {key}");
+    }
+    // --since/--until keep the promotions of that range only (Pt2, Pb2, Pp2).
+    let f = flow_json(&s, &["--since", "2024-03-20", "--until", "2024-03-31"]);
+    assert_eq!(f["promotions"].as_array().unwrap().len(), 3);
+    // Each pair's days run from its first deployment to its last: develop→test
+    // 03-20..26 (M4 on 03-26) = 7, test→beta 03-20..27 (Pb2) = 8,
+    // beta→production 03-20..29 (Pp2) = 10.
+    assert_eq!(f["drift"].as_array().unwrap().len(), 7 + 8 + 10);
+}
