@@ -480,8 +480,17 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
         }
 
         // Misalignments.
-        flow.misalignments
-            .extend(misalignments(config, inp, repo, g, ex, re, &present));
+        let has_deploys: Vec<bool> = env_deploys.iter().map(|v| !v.is_empty()).collect();
+        flow.misalignments.extend(misalignments(
+            config,
+            inp,
+            repo,
+            g,
+            ex,
+            re,
+            &present,
+            &has_deploys,
+        ));
 
         // Tips today.
         for k in 0..n.saturating_sub(1) {
@@ -613,6 +622,7 @@ fn promotions_into(g: &Graph, tip: u32, prev: &[bool]) -> Vec<(u32, u32, Vec<u32
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn misalignments(
     config: &Config,
     inp: &Inputs,
@@ -621,6 +631,7 @@ fn misalignments(
     ex: &Extra,
     re: &RepoEnvs,
     present: &[Vec<Option<(usize, bool)>>],
+    has_deploys: &[bool],
 ) -> Vec<Finding> {
     let envs = &config.environments;
     let n = envs.len();
@@ -689,8 +700,9 @@ fn misalignments(
         let s = in_envs(c);
         let Some(&last) = s.last() else { continue };
         let equivalents = group_of.get(&(c as u32));
+        // An environment with no deployment in this repo cannot have been skipped.
         let missing: Vec<usize> = (0..last)
-            .filter(|j| present[*j][c].is_none())
+            .filter(|j| has_deploys[*j] && present[*j][c].is_none())
             .filter(|j| {
                 !equivalents.is_some_and(|eq| eq.iter().any(|e| present[*j][*e as usize].is_some()))
             })

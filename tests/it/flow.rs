@@ -720,3 +720,81 @@ fn reruns_are_byte_identical_and_formats_print_every_section() {
     // beta→production 03-20..29 (Pp2) = 10.
     assert_eq!(f["drift"].as_array().unwrap().len(), 7 + 8 + 10);
 }
+
+/// A fix made on test and merged back into develop arrives in test first: its
+/// develop→test dwell is negative. It is counted as an anomaly, kept in
+/// `env_arrivals` as it is (never clamped), left out of the quantiles, and it
+/// never counts as drift.
+#[test]
+fn negative_dwell_is_counted_not_clamped() {
+    let fx = Fixture::new();
+    let r = fx.commit("2024-05-01T08:00:00Z", &ALICE, "root", &[("r.txt", b"r\n")]);
+    fx.git(&["branch", "develop", &r]);
+    fx.git(&["branch", "test", &r]);
+    fx.git(&["checkout", "-q", "develop"]);
+    let a = fx.commit(
+        "2024-05-01T10:00:00Z",
+        &ALICE,
+        "feature a",
+        &[("a.txt", b"x\n")],
+    );
+    merge(&fx, "2024-05-02T10:00:00Z", "test", "develop");
+    let y = fx.commit(
+        "2024-05-02T12:00:00Z",
+        &ALICE,
+        "fix on test",
+        &[("y.txt", b"x\n")],
+    );
+    merge(&fx, "2024-05-03T10:00:00Z", "develop", "test");
+    merge(&fx, "2024-05-04T10:00:00Z", "test", "develop");
+    let data = fx.dir.path().join("store");
+    let config = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &config,
+        "[[environment]]\nname = \"develop\"\nbranch = \"develop\"\n\n\
+         [[environment]]\nname = \"test\"\nbranch = \"test\"\n",
+    )
+    .unwrap();
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let cfg = config.to_str().unwrap();
+    // Y: test 05-02 12:00 (its own commit on test), develop 05-03 10:00 (the
+    // back-merge): dwell 05-03 10:00 → 05-02 12:00 = -22h.
+    let out = ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "sql",
+            &format!(
+                "SELECT dwell_s FROM env_arrivals WHERE sha = '{y}' AND environment = 'develop'"
+            ),
+            "-f",
+            "json",
+        ],
+    );
+    let rows: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["dwell_s"], -22 * H);
+    let f: Value =
+        serde_json::from_str(&ok(&data, &["--config", cfg, "flow", "-f", "json"])).unwrap();
+    // A alone in the quantiles: 05-01 10:00 (develop) → 05-02 10:00 (test) = 1d.
+    let all = f["dwell"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["period"] == "all")
+        .unwrap();
+    assert_eq!(all["changes"], 1);
+    assert_eq!(all["negative"], 1);
+    assert_eq!(all["median_s"].as_f64(), Some(D as f64));
+    // Y is not skipped_stage (develop has it now) and never drifts.
+    assert_eq!(f["misalignments"], serde_json::json!([]));
+    let ahead: Vec<i64> = f["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["commits_ahead"].as_i64().unwrap())
+        .collect();
+    // 05-01: A waits (1); 05-02: A in test (0); 05-03 and 05-04: Y arrived in test first (0).
+    assert_eq!(ahead, [1, 0, 0, 0]);
+    assert!(!a.is_empty());
+}
