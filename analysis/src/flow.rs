@@ -286,7 +286,7 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
             if found.is_empty() {
                 tips_only[k] = true;
                 flow.notes.push(format!(
-                    "{repo}: branch `{}` ({}) shows tips only: its first-parent chain has no merge from `{}` ({}), so its past deployments cannot be read from it. Only its tip {} is used; what it holds is baseline (arrival time unknown), and no drift series, dwell time or train is derived from it.",
+                    "{repo}: the history of branch `{}` (environment {}) shows tips only: its first-parent chain has no merge from `{}` ({}), so its past deployments cannot be read from it. Only its tip {} is used; what it holds is baseline (arrival time unknown), and no drift series, dwell time or train is derived from it.",
                     branches[k].as_deref().unwrap_or(""),
                     envs[k].name,
                     branches[k - 1].as_deref().unwrap_or(""),
@@ -499,11 +499,11 @@ pub fn compute(store: &Store, config: &Config, inp: &Inputs) -> Result<Flow> {
                     (Some(a), Some(b)) => (0..len)
                         .filter(|&c| a[c] && !b[c] && !g.is_merge[c])
                         .count() as i64,
-                    (Some(a), None) => (0..len).filter(|&c| a[c] && !g.is_merge[c]).count() as i64,
                     _ => 0,
                 }
             };
-            if re.tips[k].is_none() && re.tips[k + 1].is_none() {
+            // Only two branches can be compared.
+            if re.tips[k].is_none() || re.tips[k + 1].is_none() {
                 continue;
             }
             flow.tips.push(TipDrift {
