@@ -150,6 +150,11 @@ fn sections(r: &FlowReport) -> Result<Vec<(&'static str, &'static str, DataFrame
 }
 
 pub fn run(global: &GlobalOpts, args: FlowArgs) -> Result<ExitCode> {
+    if let (Some(s), Some(u)) = (args.since, args.until) {
+        if s > u {
+            bail!("--since {s} is after --until {u}");
+        }
+    }
     let store = Store::open(&global.data)?;
     let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
     let opts = FlowOptions {

@@ -713,6 +713,14 @@ fn reruns_are_byte_identical_and_formats_print_every_section() {
         assert!(csv.contains(&format!("# {key}\n")), "csv lacks {key}");
     }
     // --since/--until keep the promotions of that range only (Pt2, Pb2, Pp2).
+    let err = fails(
+        &s.data,
+        &["flow", "--since", "2024-03-31", "--until", "2024-03-20"],
+    );
+    assert!(
+        err.contains("--since 2024-03-31 is after --until 2024-03-20"),
+        "{err}"
+    );
     let f = flow_json(&s, &["--since", "2024-03-20", "--until", "2024-03-31"]);
     assert_eq!(f["promotions"].as_array().unwrap().len(), 3);
     // Each pair's days run from its first deployment to its last: develop→test
