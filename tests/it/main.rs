@@ -4,6 +4,7 @@
 mod common;
 mod dora;
 mod failures;
+mod flow;
 mod git_ingest;
 mod github;
 mod report;
