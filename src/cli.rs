@@ -69,6 +69,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Write the monthly report or the leadership deck (HTML, Markdown, PNG, JSON).
     Report(ReportArgs),
+    /// Environment promotion flow: dwell per stage, promotions, drift, misalignments, trains.
+    #[command(after_help = crate::cmd::flow::EXAMPLES)]
+    Flow(crate::cmd::flow::FlowArgs),
     /// Build a realistic demo organisation (git repos, deploy and incident logs), ingest and analyse it.
     Demo(DemoArgs),
 }

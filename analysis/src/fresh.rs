@@ -41,7 +41,7 @@ fn walk(dir: &Path, out: &mut Vec<(String, u64, i128)>) {
 }
 
 /// A fingerprint of every base table file (name, size, mtime), the config
-/// text and this version of flowmeter.
+/// text, this version of flowmeter and its stage list.
 pub fn fingerprint(store: &Store, config: &Config) -> String {
     let mut files = vec![];
     for t in TABLES.iter().filter(|t| t.kind == TableKind::Base) {
@@ -50,6 +50,8 @@ pub fn fingerprint(store: &Store, config: &Config) -> String {
     files.sort();
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     fnv(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    // A store analysed before a stage existed lacks its table: the stage list counts.
+    fnv(&mut h, crate::pipeline::STAGES.join(",").as_bytes());
     fnv(&mut h, config.text.as_bytes());
     fnv(&mut h, format!("{:?}", config.path).as_bytes());
     for (p, len, mtime) in files {

@@ -19,7 +19,7 @@
 //! let config = Config::default_for_repos();
 //! let guard = store.lock(None, |_| {})?;
 //! let report = analyze(&guard, &config)?;
-//! assert_eq!(report.stages.len(), 4);
+//! assert_eq!(report.stages.len(), 8);
 //! let m = metrics(&store, &config, &MetricsOptions::default())?;
 //! assert!(m.periods.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -28,6 +28,7 @@
 mod config;
 mod error;
 mod explain;
+mod flow;
 mod frame;
 mod fresh;
 mod init;
@@ -48,6 +49,11 @@ pub use error::{Error, Result};
 pub use explain::{
     explain_commit, explain_deployment, Arrival, CommitExplain, DeploymentExplain, PrBreakdown,
     ShippedCommit,
+};
+pub use flow::{
+    arrivals_frame, compute as compute_flow, drift_frame, flow_report, misalignments_frame,
+    promotions_frame, summarize as summarize_flow, ArrivalRow, DriftRow, DwellStat, Finding, Flow,
+    FlowOptions, FlowReport, Promotion, StageShare, TipDrift, Train, TrainSummary, TrainWait,
 };
 pub use fresh::{fingerprint, is_fresh, mark_fresh, FINGERPRINT_FILE};
 pub use init::guess_config;

@@ -31,6 +31,10 @@ pub const STAGES: &[&str] = &[
     "deployment_commits",
     "changes",
     "deployment_stats",
+    "env_arrivals",
+    "promotions",
+    "drift_daily",
+    "misalignments",
 ];
 
 const NONE: u32 = u32::MAX;
@@ -136,6 +140,18 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
         elapsed: t.elapsed(),
     });
     guard.replace(&DEPLOYMENT_STATS, None, st)?;
+
+    // Stages 5-8: the environment promotion flow (computed once, one table each).
+    let t = Instant::now();
+    let (_, tables) = crate::flow::write_tables(guard, config, &inputs)?;
+    let per = t.elapsed() / tables.len().max(1) as u32;
+    for (name, rows) in tables {
+        report.stages.push(StageReport {
+            name,
+            rows,
+            elapsed: per,
+        });
+    }
     Ok(report)
 }
 
@@ -377,7 +393,7 @@ fn generations(g: &Graph) -> Vec<u32> {
     gen
 }
 
-fn branch_of(env: &Environment, inp: &Inputs, repo: &str) -> Option<String> {
+pub(crate) fn branch_of(env: &Environment, inp: &Inputs, repo: &str) -> Option<String> {
     if env.default_branch {
         inp.default_branch.get(repo).cloned().or_else(|| {
             let refs = inp.refs.get(repo)?;
@@ -391,7 +407,7 @@ fn branch_of(env: &Environment, inp: &Inputs, repo: &str) -> Option<String> {
     }
 }
 
-fn branch_tip(inp: &Inputs, repo: &str, branch: &str) -> Option<String> {
+pub(crate) fn branch_tip(inp: &Inputs, repo: &str, branch: &str) -> Option<String> {
     let refs = inp.refs.get(repo)?;
     refs.iter()
         .find(|r| r.kind == "branch" && r.name == branch)

@@ -19,7 +19,8 @@ Examples:
   flowmeter analyze --format json            # stage timings as JSON
 
 Stages, in order, each rewriting its own table: deployments, deployment_commits,
-changes, deployment_stats. `sql`, `metrics` and `explain` rerun them by themselves
+changes, deployment_stats, then the promotion flow (see `flowmeter flow`):
+env_arrivals, promotions, drift_daily, misalignments. `sql`, `metrics` and `explain` rerun them by themselves
 when the base tables or the config changed since the last run.";
 
 #[derive(Debug, clap::Args)]

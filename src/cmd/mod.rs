@@ -3,6 +3,7 @@
 pub(crate) mod analyze;
 mod compare;
 pub(crate) mod explain;
+pub(crate) mod flow;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod metrics;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Whatif(args) => whatif::run(&cli.global, args),
         Command::Compare(args) => compare::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),
+        Command::Flow(args) => flow::run(&cli.global, args),
         Command::Demo(args) => demo::run(&cli.global, args),
     }
 }

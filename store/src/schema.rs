@@ -344,6 +344,85 @@ pub const DEPLOYMENT_STATS: TableDef = TableDef {
     ],
 };
 
+/// `env_arrivals`: each change's arrival in each environment, with its dwell to the next.
+pub const ENV_ARRIVALS: TableDef = TableDef {
+    name: "env_arrivals",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "commit x environment: first deployment there that shipped it, and dwell to the next environment",
+    columns: &[
+        ("repo", Str),
+        ("sha", Str),
+        ("environment", Str),
+        // position of the environment in the config (promotion order), from 0
+        ("stage_index", Int),
+        ("deployment_id", Str),
+        // null for baseline: present at the first observed deployment, time unknown
+        ("arrived_at", Time),
+        ("is_baseline", Bool),
+        ("first_env_at", Time),
+        ("next_environment", Str),
+        ("next_arrived_at", Time),
+        // next_arrived_at - arrived_at; negative values are anomalies, kept as they are
+        ("dwell_s", Int),
+        ("is_merge", Bool),
+        ("pr_number", Int),
+    ],
+};
+
+/// `promotions`: merges of one environment branch into the next.
+pub const PROMOTIONS: TableDef = TableDef {
+    name: "promotions",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "merge commits on an environment branch whose second parent is in the previous environment branch",
+    columns: &[
+        ("repo", Str),
+        ("from_env", Str),
+        ("to_env", Str),
+        ("sha", Str),
+        ("merged_sha", Str),
+        ("promoted_at", Time),
+        ("batch_commits", Int),
+        ("batch_prs", Int),
+        ("triggered_by", Str),
+    ],
+};
+
+/// `drift_daily`: per day, changes in an environment not yet in the next one.
+pub const DRIFT_DAILY: TableDef = TableDef {
+    name: "drift_daily",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "per day and adjacent environment pair: non-merge changes in the earlier environment not yet in the later",
+    columns: &[
+        ("repo", Str),
+        ("day", Time),
+        ("from_env", Str),
+        ("to_env", Str),
+        ("commits_ahead", Int),
+        ("prs_ahead", Int),
+        ("oldest_age_s", Int),
+        ("oldest_sha", Str),
+    ],
+};
+
+/// `misalignments`: where environment branches disagree.
+pub const MISALIGNMENTS: TableDef = TableDef {
+    name: "misalignments",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "skipped_stage, cherry_pick_duplicate, branch_ahead and pollution findings, with the shas involved",
+    columns: &[
+        ("repo", Str),
+        ("kind", Str),
+        ("environment", Str),
+        ("sha", Str),
+        ("related_sha", Str),
+        ("detail", Str),
+    ],
+};
+
 /// Every table, base first, in the order `sql --schema` lists them.
 pub const TABLES: &[&TableDef] = &[
     &REPOS,
@@ -359,6 +438,10 @@ pub const TABLES: &[&TableDef] = &[
     &DEPLOYMENT_COMMITS,
     &CHANGES,
     &DEPLOYMENT_STATS,
+    &ENV_ARRIVALS,
+    &PROMOTIONS,
+    &DRIFT_DAILY,
+    &MISALIGNMENTS,
 ];
 
 /// Looks a table up by name.

@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod dora;
 mod failures;
+mod flow;
 mod git_ingest;
 mod github;
 mod report;
