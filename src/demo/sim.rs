@@ -131,6 +131,8 @@ struct Sim<'a> {
     paths: Vec<String>,
     next_file: usize,
     deploy_seq: [usize; 4],
+    /// Commits already cherry-picked onto beta: each fix is picked once.
+    picked: std::collections::BTreeSet<Oid>,
     out: RepoOut,
 }
 
@@ -180,6 +182,7 @@ pub fn build(
         paths: Vec::new(),
         next_file: 0,
         deploy_seq: [0; 4],
+        picked: Default::default(),
         out: RepoOut::default(),
     };
     sim.initial_commit()?;
@@ -890,6 +893,7 @@ impl<'a> Sim<'a> {
             let oid = oid?;
             let c = self.repo.find_commit(oid)?;
             if c.parent_count() == 1
+                && !self.picked.contains(&oid)
                 && c.time().seconds() > t - 14 * DAY
                 && c.summary()
                     .ok()
@@ -902,6 +906,7 @@ impl<'a> Sim<'a> {
             }
         }
         let Some(pick) = pick else { return Ok(()) };
+        self.picked.insert(pick);
         let c = self.repo.find_commit(pick)?;
         let beta = self.tips[BETA];
         let ours = self.repo.find_commit(beta)?;

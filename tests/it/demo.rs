@@ -238,6 +238,7 @@ fn batches_shrink_and_deploys_speed_up_after_the_switch() {
 fn hotfixes_live_only_on_production_and_picks_and_reverts_name_real_commits() {
     let out = demo_dir();
     let (mut hotfixes, mut picks, mut reverts) = (0, 0, 0);
+    let mut picked = BTreeSet::new();
     for name in REPOS {
         let repo = open(&out, name);
         let reach = |branch: &str| -> BTreeSet<Oid> {
@@ -268,6 +269,10 @@ fn hotfixes_live_only_on_production_and_picks_and_reverts_name_real_commits() {
             if let Some(i) = msg.find("(cherry picked from commit ") {
                 picks += 1;
                 let src = Oid::from_str(&msg[i + 27..i + 67]).unwrap();
+                assert!(
+                    picked.insert(src),
+                    "{src} in {name} was cherry-picked twice"
+                );
                 let orig = repo.find_commit(src).unwrap();
                 assert!(dev.contains(&src), "picked commit {src} came from develop");
                 assert_eq!(orig.author().email(), c.author().email());
