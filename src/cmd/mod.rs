@@ -2,6 +2,7 @@
 
 pub(crate) mod analyze;
 mod compare;
+mod demo;
 pub(crate) mod explain;
 pub(crate) mod flow;
 pub(crate) mod ingest;
@@ -9,7 +10,6 @@ pub(crate) mod init;
 pub(crate) mod metrics;
 mod report;
 mod risk;
-mod demo;
 mod sql;
 mod whatif;
 
