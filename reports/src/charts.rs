@@ -972,11 +972,7 @@ where
     }
     let sz = Sizes::of(area);
     let n = c.buckets.len();
-    let labels: Vec<String> = c
-        .buckets
-        .iter()
-        .map(|b| format!("{} (n={})", b.label, b.deployments))
-        .collect();
+    let labels: Vec<String> = c.buckets.iter().map(|b| b.label.clone()).collect();
     let max = c.buckets.iter().map(|b| b.hi).fold(0.0, f64::max);
     // Headroom above the whiskers for the labels; ticks stop at 100%.
     let ymax = if max * LEGEND_HEADROOM > 1.0 {
@@ -1042,7 +1038,12 @@ where
     }
     chart.draw_series(c.buckets.iter().enumerate().map(|(i, b)| {
         Text::new(
-            format!("{} of {} failed", b.failed, b.deployments),
+            // The sample size sits on the bar; short when many bars share the width.
+            if c.buckets.len() > 5 {
+                format!("{}/{}", b.failed, b.deployments)
+            } else {
+                format!("{} of {} failed", b.failed, b.deployments)
+            },
             (i as f64, b.hi),
             sz.tick().pos(Pos::new(HPos::Center, VPos::Bottom)),
         )

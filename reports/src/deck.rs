@@ -200,9 +200,14 @@ impl Deck {
         let (big, caption) = match &b.fit {
             Some(f) => {
                 let inconclusive = f.ci_lo <= 1.0 && f.ci_hi >= 1.0;
+                let p = if f.p_value < 0.001 {
+                    "p < 0.001".to_string()
+                } else {
+                    format!("p = {:.3}", f.p_value)
+                };
                 bullets.push(format!(
-                    "Logistic fit on {} deployments with {} failed: p = {:.3}.",
-                    f.deployments, f.failures, f.p_value
+                    "Logistic fit on {} deployments with {} failed: {p}.",
+                    f.deployments, f.failures
                 ));
                 if inconclusive {
                     bullets.push(
@@ -254,10 +259,18 @@ impl Deck {
         }
         if let (Some(s), Some(l)) = (b.buckets.buckets.first(), b.buckets.buckets.last()) {
             if b.buckets.buckets.len() > 1 && s.hi >= l.lo && l.hi >= s.lo {
-                bullets.push(
+                let fit_clear = b
+                    .fit
+                    .as_ref()
+                    .is_some_and(|f| f.ci_lo > 1.0 || f.ci_hi < 1.0);
+                bullets.push(if fit_clear {
+                    "Single buckets are small and the intervals of the smallest and largest overlap; \
+                     the fit over all deployments is what separates them."
+                        .into()
+                } else {
                     "The intervals of the smallest and largest batches overlap: more data is needed to tell them apart."
-                        .into(),
-                );
+                        .into()
+                });
             }
         }
         out.push(Slide {
