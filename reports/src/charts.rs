@@ -1331,17 +1331,7 @@ where
     }
     let sz = Sizes::of(area);
     let n = c.policies.len();
-    let labels: Vec<String> = c
-        .policies
-        .iter()
-        .map(|p| {
-            format!(
-                "{} ({}/mo)",
-                p.name,
-                crate::style::trim(p.deployments_per_month)
-            )
-        })
-        .collect();
+    let labels: Vec<String> = c.policies.iter().map(|p| p.name.clone()).collect();
     let max = c
         .policies
         .iter()
@@ -1360,7 +1350,7 @@ where
         .disable_x_mesh()
         .x_labels(n)
         .x_label_formatter(&|x| index_label(&labels, *x))
-        .x_desc("release policy (deployments per month)")
+        .x_desc("release policy (deployments per month above each bar)")
         .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!("lead time ({})", unit.name))
         .label_style(sz.tick())
@@ -1392,6 +1382,15 @@ where
         }))?
         .label("p90 lead time")
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(w)));
+    // Deployments per month above each policy, where long tick labels would collide.
+    chart.draw_series(c.policies.iter().enumerate().map(|(i, p)| {
+        let top = p.lead_p90_hours.max(p.lead_median_hours) / unit.divisor;
+        Text::new(
+            format!("{}/mo", crate::style::trim(p.deployments_per_month)),
+            (i as f64, top),
+            sz.tick().pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )
+    }))?;
     legend(&mut chart, sz, SeriesLabelPosition::UpperRight)
 }
 

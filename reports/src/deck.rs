@@ -305,33 +305,47 @@ impl Deck {
                 ),
                 _ => ("–".into(), String::new()),
             };
-            let bullets: Vec<String> = wi
+            // Three policies fit the slide: today's, the fastest and the slowest.
+            // Every policy is in the chart; the notes list them all.
+            let slowest = wi
                 .policies
                 .iter()
-                .map(|p| {
-                    let opt = |v: Option<f64>| v.map(trim).unwrap_or_else(|| "–".into());
-                    let failures = match p.predicted_failures {
-                        Some(f) => format!(
-                            "predicted failures {} ({}–{})",
-                            trim(f),
-                            opt(p.predicted_failures_lo),
-                            opt(p.predicted_failures_hi)
-                        ),
-                        None => "no failure prediction (no risk model)".to_string(),
-                    };
-                    format!(
-                        "{}: {} releases/month, median batch {} changes, {}",
-                        p.name,
-                        trim(p.deployments_per_month),
-                        opt(p.batch_median),
-                        failures
-                    )
-                })
-                .collect();
-            let notes: Vec<String> = wi
-                .assumptions
+                .max_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
+            let mut shown: Vec<&crate::charts::WhatIfPolicy> = vec![];
+            for p in [current, best, slowest].into_iter().flatten() {
+                if !shown.iter().any(|q| std::ptr::eq(*q, p)) {
+                    shown.push(p);
+                }
+            }
+            let line = |p: &&crate::charts::WhatIfPolicy| -> String {
+                let opt = |v: Option<f64>| v.map(trim).unwrap_or_else(|| "–".into());
+                let failures = match p.predicted_failures {
+                    Some(f) => format!(
+                        "predicted failures {} ({}–{})",
+                        trim(f),
+                        opt(p.predicted_failures_lo),
+                        opt(p.predicted_failures_hi)
+                    ),
+                    None => "no failure prediction (no risk model)".to_string(),
+                };
+                format!(
+                    "{}: {} releases/month, median batch {} changes, {}",
+                    p.name,
+                    trim(p.deployments_per_month),
+                    opt(p.batch_median),
+                    failures
+                )
+            };
+            let bullets: Vec<String> = shown.iter().map(line).collect();
+            let others: Vec<&crate::charts::WhatIfPolicy> = wi
+                .policies
                 .iter()
-                .map(|a| format!("Assumption: {a}"))
+                .filter(|p| !shown.iter().any(|q| std::ptr::eq(*q, *p)))
+                .collect();
+            let notes: Vec<String> = others
+                .iter()
+                .map(line)
+                .chain(wi.assumptions.iter().map(|a| format!("Assumption: {a}")))
                 .collect();
             out.push(Slide {
                 id: "whatif".into(),
@@ -496,9 +510,10 @@ where
     let mut y = 210;
     // The big number fits its column on one line: the font shrinks with length.
     let len = s.big.chars().count().max(1) as f64;
-    let size = (text_w as f64 / (0.7 * len)).clamp(48.0, 130.0);
+    // DejaVu Sans Bold averages about 0.8 em per character.
+    let size = (text_w as f64 / (0.8 * len)).clamp(48.0, 130.0);
     let big = (FONT, size, FontStyle::Bold).into_font().color(&oi::BLUE);
-    for line in wrap(&s.big, ((text_w as f64 / (0.7 * size)) as usize).max(4)) {
+    for line in wrap(&s.big, ((text_w as f64 / (0.8 * size)) as usize).max(4)) {
         area.draw(&Text::new(line, (80, y), big.clone()))?;
         y += (size * 1.1) as i32;
     }
