@@ -16,6 +16,15 @@ use crate::escape_html;
 use crate::render::{png_with, to_svg, write_text};
 use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
 
+/// Upper-cases the first letter ("not available: …" → "Not available: …").
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// The size of each slide PNG.
 pub const SLIDE_SIZE: (u32, u32) = (1920, 1080);
 
@@ -45,6 +54,26 @@ pub struct Waiting {
     pub histogram: LeadTimeHistogram,
     /// Per-stage dwell times; `None` when the promotion-flow analysis is not available.
     pub stages: Option<StageTimes>,
+    /// Why `stages` is `None`, as "not available: why".
+    #[serde(default)]
+    pub stages_unavailable: Option<String>,
+    /// The share of lead time spent waiting for the next production train,
+    /// one entry per repository with trains.
+    #[serde(default)]
+    pub train_waits: Vec<TrainWait>,
+}
+
+/// Time spent waiting for the next train: from a change's arrival in the
+/// stage before production to the next production deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainWait {
+    /// The repository, printed when the deck covers several.
+    pub repo: String,
+    pub environment: String,
+    /// Sum of train waits / sum of lead times over the same changes.
+    pub share: f64,
+    pub median_wait_hours: Option<f64>,
+    pub changes: u64,
 }
 
 /// "What batch size does to failure."
@@ -164,7 +193,7 @@ impl Deck {
                                 (0, f64::NEG_INFINITY),
                                 |a, (i, h)| if *h > a.1 { (i, *h) } else { a },
                             );
-                    if let Some(name) = st.stages.get(i) {
+                    if let Some(name) = st.stages.get(i).filter(|_| max.is_finite()) {
                         bullets.push(format!(
                             "The longest wait in {} is {}: {} {}.",
                             last.label,
@@ -177,13 +206,30 @@ impl Deck {
                 Chart::StageTimes(st.clone())
             }
             None => {
-                bullets.push(
-                    "Not available: time per environment stage (the promotion-flow analysis has not run)."
-                        .into(),
-                );
+                bullets.push(match &w.stages_unavailable {
+                    Some(why) => capitalise(why),
+                    None => "Not available: time per environment stage (the promotion-flow analysis has not run).".into(),
+                });
                 Chart::LeadTimeHistogram(w.histogram.clone())
             }
         };
+        let several = w.train_waits.len() > 1;
+        for t in w.train_waits.iter().take(3) {
+            bullets.push(format!(
+                "{}{} of lead time is waiting for the next {} train{} ({} changes).",
+                if several {
+                    format!("{}: ", t.repo)
+                } else {
+                    String::new()
+                },
+                fmt_pct(t.share),
+                t.environment,
+                t.median_wait_hours
+                    .map(|h| format!(", a median wait of {}", fmt_hours(h)))
+                    .unwrap_or_default(),
+                t.changes
+            ));
+        }
         out.push(Slide {
             id: "waiting".into(),
             title: "How long a change waits, and where".into(),
