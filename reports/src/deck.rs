@@ -490,7 +490,22 @@ pub fn write_deck(deck: &Deck, dir: &Path) -> Result<Vec<PathBuf>> {
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![];
     let mut cur = String::new();
+    // A number keeps its unit on its line: "2.3 w." never breaks before "w.".
+    let mut words: Vec<String> = vec![];
     for word in text.split_whitespace() {
+        let unit = matches!(
+            word.trim_end_matches(['.', ',', ';', ':', ')']),
+            "min" | "h" | "d" | "w"
+        );
+        match words.last_mut() {
+            Some(prev) if unit && prev.ends_with(|c: char| c.is_ascii_digit()) => {
+                prev.push(' ');
+                prev.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    for word in &words {
         if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut cur));
         }
@@ -618,3 +633,18 @@ else if(e.key==='Home'){show(0);}else if(e.key==='End'){show(s.length-1);}});
 show((parseInt(location.hash.slice(1),10)||1)-1);
 })();
 ";
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn numbers_keep_their_units_on_one_line() {
+        assert_eq!(
+            wrap("1 change in 10 waits longer than 2.3 w.", 34),
+            ["1 change in 10 waits longer than", "2.3 w."]
+        );
+        // A word that only looks like a unit stays free: "d" after a word.
+        assert_eq!(wrap("grade d is low", 7), ["grade d", "is low"]);
+    }
+}

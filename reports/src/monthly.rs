@@ -390,12 +390,16 @@ impl MonthlyReport {
             Some(f) => {
                 h.push_str("<ul>\n");
                 for x in f {
+                    let shas = if x.shas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" <code>{}</code>", escape_html(&x.shas.join(" ")))
+                    };
                     let _ = writeln!(
                         h,
-                        "<li><b>{}</b>: {} <code>{}</code></li>",
+                        "<li><b>{}</b>: {}{shas}</li>",
                         escape_html(&x.kind),
                         escape_html(&x.description),
-                        escape_html(&x.shas.join(" "))
                     );
                 }
                 h.push_str("</ul>\n");
@@ -498,12 +502,16 @@ impl MonthlyReport {
             Some(f) if f.is_empty() => m.push_str("No findings.\n"),
             Some(f) => {
                 for x in f {
+                    let shas = if x.shas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" `{}`", x.shas.join(" ").replace('`', ""))
+                    };
                     let _ = writeln!(
                         m,
-                        "- **{}**: {} `{}`",
+                        "- **{}**: {}{shas}",
                         escape_markdown(&x.kind),
                         escape_markdown(&x.description),
-                        x.shas.join(" ").replace('`', "")
                     );
                 }
             }

@@ -1051,27 +1051,32 @@ pub(crate) mod adapter {
         &sha[..sha.len().min(12)]
     }
 
-    /// What each misalignment kind means, in the order the report lists them.
-    const KINDS: [(&str, &str, &str); 4] = [
+    /// What each misalignment kind means (said of one commit, then of
+    /// several), in the order the report lists them.
+    const KINDS: [(&str, &str, &str, &str); 4] = [
         (
             "skipped_stage",
             "Skipped stage",
             "reached a later environment without ever being in an earlier one (for example a hotfix never merged back)",
+            "reached a later environment without ever being in an earlier one (for example hotfixes never merged back)",
         ),
         (
             "cherry_pick_duplicate",
             "Cherry-pick duplicate",
-            "are copies, with another sha, of a change on another environment branch",
+            "is a copy, with another sha, of a change on another environment branch",
+            "are copies, with other shas, of changes on other environment branches",
         ),
         (
             "branch_ahead",
             "Branch ahead of its predecessor",
+            "is on an environment branch but not on the branch before it",
             "are on an environment branch but not on the branch before it",
         ),
         (
             "pollution",
             "Pollution",
-            "from a later environment branch sit in another team's branch",
+            "from a later environment branch sits in another team's branch",
+            "from a later environment branch sit in other teams' branches",
         ),
     ];
 
@@ -1215,11 +1220,11 @@ pub(crate) mod adapter {
             if rows.is_empty() {
                 continue;
             }
-            let (label, meaning) = KINDS
+            let (label, one, many) = KINDS
                 .iter()
                 .find(|k| k.0 == kind)
-                .map(|k| (k.1.to_string(), k.2.to_string()))
-                .unwrap_or_else(|| (kind.to_string(), "were found".to_string()));
+                .map(|k| (k.1, k.2, k.3))
+                .unwrap_or((kind, "was found", "were found"));
             let mut shas: Vec<String> = vec![];
             for f in &rows {
                 let s = if several {
@@ -1235,14 +1240,20 @@ pub(crate) mod adapter {
             let details: Vec<String> = rows
                 .iter()
                 .take(3)
-                .map(|f| format!("{} {}", short(&f.sha), f.detail))
+                .map(|f| {
+                    if f.detail.contains(short(&f.sha)) {
+                        f.detail.clone()
+                    } else {
+                        format!("{} {}", short(&f.sha), f.detail)
+                    }
+                })
                 .collect();
             let more = rows.len().saturating_sub(3);
-            let mut description = format!(
-                "{n} commit{} {meaning}: {}",
-                if n == 1 { "" } else { "s" },
-                details.join("; ")
-            );
+            let mut description = if n == 1 {
+                format!("1 commit {one}: {}", details.join("; "))
+            } else {
+                format!("{n} commits {many}: {}", details.join("; "))
+            };
             if more > 0 {
                 description.push_str(&format!("; and {more} more"));
             }
@@ -1254,7 +1265,7 @@ pub(crate) mod adapter {
                 ));
             }
             findings.push(rep::Finding {
-                kind: label,
+                kind: label.to_string(),
                 description,
                 shas,
             });

@@ -990,3 +990,21 @@ fn flow_sections_come_from_the_promotion_flow() {
     assert!(!deck.contains("Not available: time per environment stage"));
     assert!(deck_dir.join("slide-03-waiting.png").exists());
 }
+
+/// Writes the promotion-flow fixture's store and config into
+/// `$FLOWMETER_FLOW_FIXTURE` to look at its reports by hand.
+#[test]
+#[ignore]
+fn write_flow_fixture_store() {
+    let path = std::env::var("FLOWMETER_FLOW_FIXTURE").expect("set FLOWMETER_FLOW_FIXTURE");
+    let s = crate::flow::build();
+    let dest = Path::new(&path);
+    for (file, bytes) in crate::common::snapshot_dir(&s.data) {
+        let to = dest
+            .join("data")
+            .join(file.strip_prefix(&s.data).unwrap_or(&file));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    std::fs::copy(&s.config, dest.join("flowmeter.toml")).unwrap();
+}
