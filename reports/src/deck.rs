@@ -213,22 +213,25 @@ impl Deck {
                 Chart::LeadTimeHistogram(w.histogram.clone())
             }
         };
-        let several = w.train_waits.len() > 1;
-        for t in w.train_waits.iter().take(3) {
-            bullets.push(format!(
-                "{}{} of lead time is waiting for the next {} train{} ({} changes).",
-                if several {
-                    format!("{}: ", t.repo)
-                } else {
-                    String::new()
-                },
+        match w.train_waits.as_slice() {
+            [] => {}
+            [t] => bullets.push(format!(
+                "{} of lead time is waiting for the next {} train{} ({} changes).",
                 fmt_pct(t.share),
                 t.environment,
                 t.median_wait_hours
                     .map(|h| format!(", a median wait of {}", fmt_hours(h)))
                     .unwrap_or_default(),
                 t.changes
-            ));
+            )),
+            all => bullets.push(format!(
+                "Share of lead time spent waiting for the next {} train: {}.",
+                all[0].environment,
+                all.iter()
+                    .map(|t| format!("{} {}", t.repo, fmt_pct(t.share)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
         out.push(Slide {
             id: "waiting".into(),

@@ -811,7 +811,6 @@ pub(crate) mod adapter {
             let mut unavailable = vec![];
             match flow.stages {
                 Ok(st) => {
-                    let last = st.stages.last().cloned().unwrap_or_default();
                     let neg = if flow.negative > 0 {
                         format!(
                             " {} negative dwell times (clock or mapping anomalies) are left out.",
@@ -820,7 +819,7 @@ pub(crate) mod adapter {
                     } else {
                         String::new()
                     };
-                    figures.push(fig(rep::Chart::StageTimes(st), format!("From arriving in one environment to arriving in the next, by month of arrival in the later one, {w}; n counts changes that completed the last stage ({last}).{neg}")));
+                    figures.push(fig(rep::Chart::StageTimes(st), format!("From arriving in one environment to arriving in the next, by month of arrival in the later one, {w}; each stage's median is over the changes that completed it that month, and n is the most changes any one stage saw.{neg}")));
                 }
                 Err(why) => unavailable.push(why),
             }
@@ -1075,8 +1074,8 @@ pub(crate) mod adapter {
         (
             "pollution",
             "Pollution",
-            "from a later environment branch sits in another team's branch",
-            "from a later environment branch sit in other teams' branches",
+            "that only a later environment branch (other than main) should have is in another branch",
+            "that only a later environment branch (other than main) should have are in other branches",
         ),
     ];
 
@@ -1121,10 +1120,12 @@ pub(crate) mod adapter {
             .map(|m| {
                 let label = m.label();
                 rep::StagePeriod {
+                    // The most changes any one stage saw that month.
                     changes: keys
-                        .last()
-                        .and_then(|k| dwell(k, &label))
+                        .iter()
+                        .filter_map(|k| dwell(k, &label))
                         .map(|d| d.changes.max(0) as u64)
+                        .max()
                         .unwrap_or(0),
                     hours: keys
                         .iter()
