@@ -1271,6 +1271,39 @@ pub(crate) mod adapter {
                 shas,
             });
         }
+        // Today's branch tips, per adjacent pair: what each lacks of the other.
+        for t in r
+            .tips
+            .iter()
+            .filter(|t| t.commits_ahead != 0 || t.commits_behind != 0)
+        {
+            let tip = |x: &Option<String>| {
+                x.as_deref()
+                    .map(|s| short(s).to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            };
+            let (ft, tt) = (tip(&t.from_tip), tip(&t.to_tip));
+            findings.push(rep::Finding {
+                kind: "Branch tips at ingest".into(),
+                description: format!(
+                    "{}{} → {}: the tip of {} ({ft}) has {} non-merge commit{} that the tip of {} ({tt}) lacks, and lacks {} that it has",
+                    if several { format!("{}: ", t.repo) } else { String::new() },
+                    t.from_env,
+                    t.to_env,
+                    t.from_env,
+                    t.commits_ahead,
+                    if t.commits_ahead == 1 { "" } else { "s" },
+                    t.to_env,
+                    t.commits_behind,
+                ),
+                shas: t
+                    .from_tip
+                    .iter()
+                    .chain(&t.to_tip)
+                    .map(|s| short(s).to_string())
+                    .collect(),
+            });
+        }
         let mut oldest: Option<&fa::DriftRow> = None;
         let mut repos: Vec<&str> = r.drift.iter().map(|d| d.repo.as_str()).collect();
         repos.sort();

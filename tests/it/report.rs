@@ -885,6 +885,9 @@ fn flow_sections_come_from_the_promotion_flow() {
             "Cherry-pick duplicate",
             "Branch ahead of its predecessor",
             "Pollution",
+            "Branch tips at ingest",
+            "Branch tips at ingest",
+            "Branch tips at ingest",
             "Drift at month end",
             "Drift at month end",
             "Drift at month end",
@@ -921,27 +924,55 @@ fn flow_sections_come_from_the_promotion_flow() {
         .unwrap()
         .starts_with("2 commits are on an environment branch but not on the branch before it"));
     assert_eq!(shas(3), [short(&s.xp)]);
+    // Today's tips (flow.rs): develop (M4) has D1 that test (Pt2) lacks; test
+    // lacks X' that beta (Pb2) has; beta lacks H that production (Pp2) has.
+    let desc = |i: usize| findings[i]["description"].as_str().unwrap().to_string();
+    assert!(
+        desc(4).starts_with("develop → test: the tip of develop ("),
+        "{}",
+        desc(4)
+    );
+    assert!(desc(4).ends_with(&format!(
+        ") has 1 non-merge commit that the tip of test ({}) lacks, and lacks 0 that it has",
+        short(&s.pt2)
+    )));
+    assert_eq!(
+        desc(5),
+        format!(
+            "test → beta: the tip of test ({}) has 0 non-merge commits that the tip of beta ({}) lacks, and lacks 1 that it has",
+            short(&s.pt2),
+            short(&s.pb2)
+        )
+    );
+    assert_eq!(
+        desc(6),
+        format!(
+            "beta → production: the tip of beta ({}) has 0 non-merge commits that the tip of production ({}) lacks, and lacks 1 that it has",
+            short(&s.pb2),
+            short(&s.fx.rev("production"))
+        )
+    );
     // develop → test ends on 03-26 (M4) with D1 waiting since 14:00: 10 h at
     // midnight; test → beta ends on 03-27 (Pb2) and beta → production on
     // 03-29 (Pp2), both with nothing waiting.
     assert_eq!(
-        findings[4]["description"],
+        findings[7]["description"],
         format!(
             "develop → test at the end of 2024-03-26 (the last day with data): 1 change and 0 PRs in develop not yet in test; the oldest, {}, has waited 10 h",
             short(&s.d1)
         )
     );
-    assert_eq!(shas(4), [short(&s.d1)]);
+    assert_eq!(shas(7), [short(&s.d1)]);
     assert_eq!(
-        findings[5]["description"],
+        findings[8]["description"],
         "test → beta at the end of 2024-03-27 (the last day with data): 0 changes and 0 PRs in test not yet in beta"
     );
     assert_eq!(
-        findings[6]["description"],
+        findings[9]["description"],
         "beta → production at the end of 2024-03-29 (the last day with data): 0 changes and 0 PRs in beta not yet in production"
     );
     assert_eq!(
-        findings[7]["description"],
+        findings[10]["description"],
         format!(
             "{} has waited 10 h in develop for test (at the end of 2024-03-26)",
             short(&s.d1)
@@ -1007,4 +1038,101 @@ fn write_flow_fixture_store() {
         std::fs::write(to, bytes).unwrap();
     }
     std::fs::copy(&s.config, dest.join("flowmeter.toml")).unwrap();
+}
+
+/// Two environments whose `production` branch keeps only its tip (a pointer on
+/// main, no merges): the stage times and drift say "not available" with the
+/// flow's tips-only note, the findings keep what the tips say, and the deck's
+/// waiting slide says why it shows no stages. Nothing is made up.
+#[test]
+fn tips_only_branches_leave_stage_times_and_drift_not_available() {
+    use crate::common::{Fixture, ALICE};
+    let fx = Fixture::new();
+    for (i, day) in ["01", "02", "03", "04"].iter().enumerate() {
+        fx.commit(
+            &format!("2024-05-{day}T10:00:00Z"),
+            &ALICE,
+            &format!("change {i}"),
+            &[(&format!("f{i}.txt"), b"x\n")],
+        );
+    }
+    let c2 = fx.rev("HEAD~1");
+    fx.git(&["branch", "production", &c2]);
+    let data = fx.dir.path().join("store");
+    let config = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &config,
+        "[[environment]]\nname = \"main\"\nbranch = \"main\"\n\n\
+         [[environment]]\nname = \"production\"\nbranch = \"production\"\nproduction = true\n",
+    )
+    .unwrap();
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let cfg = config.to_str().unwrap();
+    let out = fx.dir.path().join("out");
+    let o = out.to_str().unwrap();
+    // production's tip is baseline: report on the month of main's commits.
+    ok(
+        &data,
+        &[
+            "--config", cfg, "report", "monthly", "--month", "2024-05", "--out", o, "--env", "main",
+        ],
+    );
+    let sum: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        sum["stage_times"].is_null() && sum["drift"].is_null(),
+        "{sum}"
+    );
+    let unavailable: Vec<&str> = sum["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert_eq!(unavailable.len(), 2, "{unavailable:?}");
+    assert!(unavailable[0].starts_with(
+        "not available: time per environment stage (no change moved from one environment to the next from 2023-12-01 to 2024-05-31; "
+    ));
+    assert!(unavailable[1].starts_with(
+        "not available: drift between environments (no daily drift series from 2023-12-01 to 2024-05-31; "
+    ));
+    for u in &unavailable {
+        assert!(u.contains("shows tips only"), "{u}");
+    }
+    // The tips are still compared: main has one commit (change 3) production lacks.
+    let f = &sum["findings"][0];
+    assert_eq!(f["kind"], "Branch tips at ingest");
+    assert_eq!(
+        f["description"],
+        format!(
+            "main → production: the tip of main ({}) has 1 non-merge commit that the tip of production ({}) lacks, and lacks 0 that it has",
+            &fx.rev("main")[..12],
+            &c2[..12]
+        )
+    );
+    assert_eq!(sum["findings"].as_array().unwrap().len(), 1);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<figure id=\"fig-stage-times\">"));
+    assert!(html.contains("shows tips only"));
+
+    let deck = fx.dir.path().join("deck");
+    ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "report",
+            "deck",
+            "--out",
+            deck.to_str().unwrap(),
+            "--env",
+            "main",
+        ],
+    );
+    let deck = std::fs::read_to_string(deck.join("deck.html")).unwrap();
+    assert!(
+        deck.contains("Not available: time per environment stage (no change moved"),
+        "{deck}"
+    );
+    assert!(!deck.contains("waiting for the next"));
 }
