@@ -921,7 +921,7 @@ pub(crate) mod adapter {
                     median_hours: period_stats.lead_median,
                     p90_hours: period_stats.lead_p90,
                     histogram: c.histogram,
-                    stages_unavailable: flow.stages.as_ref().err().cloned(),
+                    stages_unavailable: flow.stages_brief.clone(),
                     stages: flow.stages.ok().map(|mut st| {
                         // Only months where a change completed a stage: the
                         // slide names the longest stage of the latest one.
@@ -1027,6 +1027,8 @@ pub(crate) mod adapter {
     /// report or "not available: why".
     pub(crate) struct FlowSections {
         pub stages: std::result::Result<rep::StageTimes, String>,
+        /// Why `stages` is missing, short enough for a slide.
+        pub stages_brief: Option<String>,
         pub drift: std::result::Result<rep::Drift, String>,
         pub findings: std::result::Result<Vec<rep::Finding>, String>,
         pub train_waits: Vec<rep::TrainWait>,
@@ -1038,6 +1040,7 @@ pub(crate) mod adapter {
         fn unavailable(why: &str) -> FlowSections {
             FlowSections {
                 stages: Err(format!("not available: time per environment stage ({why})")),
+                stages_brief: Some(format!("not available: time per environment stage ({why})")),
                 drift: Err(format!("not available: drift between environments ({why})")),
                 findings: Err(format!("not available: misalignment findings ({why})")),
                 train_waits: vec![],
@@ -1156,6 +1159,16 @@ pub(crate) mod adapter {
                 format!("no change moved from one environment to the next from {range}"),
             ))
         };
+        let stages_brief = stages.is_err().then(|| {
+            let tips = if r.notes.iter().any(|n| n.contains("tips only")) {
+                "; an environment branch shows tips only, see `flowmeter flow`"
+            } else {
+                ""
+            };
+            format!(
+                "not available: time per environment stage (no change moved from one environment to the next from {range}{tips})"
+            )
+        });
         let negative = r
             .dwell
             .iter()
@@ -1391,6 +1404,7 @@ pub(crate) mod adapter {
             .collect();
         FlowSections {
             stages,
+            stages_brief,
             drift,
             findings,
             train_waits,

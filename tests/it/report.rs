@@ -1134,5 +1134,7 @@ fn tips_only_branches_leave_stage_times_and_drift_not_available() {
         deck.contains("Not available: time per environment stage (no change moved"),
         "{deck}"
     );
+    assert!(deck
+        .contains("to 2024-05-04; an environment branch shows tips only, see `flowmeter flow`)"));
     assert!(!deck.contains("waiting for the next"));
 }
