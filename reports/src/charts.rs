@@ -1081,6 +1081,23 @@ where
         .iter()
         .map(|p| format!("{} (n={})", p.label, p.changes))
         .collect();
+    // As many period labels as fit side by side (about 0.5 em per character),
+    // counted back from the latest period so that it is always labelled.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f64;
+    let plot_w = area.dim_in_pixel().0 as f64 - 160.0 * sz.s;
+    let fit = ((plot_w / ((longest * 0.5 * 23.0 + 30.0) * sz.s)) as usize).max(1);
+    let step = n.div_ceil(fit).max(1);
+    let shown: Vec<String> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if (n - 1 - i).is_multiple_of(step) {
+                l.clone()
+            } else {
+                String::new()
+            }
+        })
+        .collect();
     let max = c
         .periods
         .iter()
@@ -1097,8 +1114,8 @@ where
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(label_count(n, 8))
-        .x_label_formatter(&|x| index_label(&labels, *x))
+        .x_labels(n)
+        .x_label_formatter(&|x| index_label(&shown, *x))
         .x_desc("period and changes")
         .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!(

@@ -16,6 +16,15 @@ use crate::escape_html;
 use crate::render::{png_with, to_svg, write_text};
 use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
 
+/// Upper-cases the first letter ("not available: …" → "Not available: …").
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// The size of each slide PNG.
 pub const SLIDE_SIZE: (u32, u32) = (1920, 1080);
 
@@ -45,6 +54,26 @@ pub struct Waiting {
     pub histogram: LeadTimeHistogram,
     /// Per-stage dwell times; `None` when the promotion-flow analysis is not available.
     pub stages: Option<StageTimes>,
+    /// Why `stages` is `None`, as "not available: why".
+    #[serde(default)]
+    pub stages_unavailable: Option<String>,
+    /// The share of lead time spent waiting for the next production train,
+    /// one entry per repository with trains.
+    #[serde(default)]
+    pub train_waits: Vec<TrainWait>,
+}
+
+/// Time spent waiting for the next train: from a change's arrival in the
+/// stage before production to the next production deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainWait {
+    /// The repository, printed when the deck covers several.
+    pub repo: String,
+    pub environment: String,
+    /// Sum of train waits / sum of lead times over the same changes.
+    pub share: f64,
+    pub median_wait_hours: Option<f64>,
+    pub changes: u64,
 }
 
 /// "What batch size does to failure."
@@ -164,7 +193,7 @@ impl Deck {
                                 (0, f64::NEG_INFINITY),
                                 |a, (i, h)| if *h > a.1 { (i, *h) } else { a },
                             );
-                    if let Some(name) = st.stages.get(i) {
+                    if let Some(name) = st.stages.get(i).filter(|_| max.is_finite()) {
                         bullets.push(format!(
                             "The longest wait in {} is {}: {} {}.",
                             last.label,
@@ -177,13 +206,33 @@ impl Deck {
                 Chart::StageTimes(st.clone())
             }
             None => {
-                bullets.push(
-                    "Not available: time per environment stage (the promotion-flow analysis has not run)."
-                        .into(),
-                );
+                bullets.push(match &w.stages_unavailable {
+                    Some(why) => capitalise(why),
+                    None => "Not available: time per environment stage (the promotion-flow analysis has not run).".into(),
+                });
                 Chart::LeadTimeHistogram(w.histogram.clone())
             }
         };
+        match w.train_waits.as_slice() {
+            [] => {}
+            [t] => bullets.push(format!(
+                "{} of lead time is waiting for the next {} train{} ({} changes).",
+                fmt_pct(t.share),
+                t.environment,
+                t.median_wait_hours
+                    .map(|h| format!(", a median wait of {}", fmt_hours(h)))
+                    .unwrap_or_default(),
+                t.changes
+            )),
+            all => bullets.push(format!(
+                "Share of lead time spent waiting for the next {} train: {}.",
+                all[0].environment,
+                all.iter()
+                    .map(|t| format!("{} {}", t.repo, fmt_pct(t.share)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
         out.push(Slide {
             id: "waiting".into(),
             title: "How long a change waits, and where".into(),
@@ -471,7 +520,22 @@ pub fn write_deck(deck: &Deck, dir: &Path) -> Result<Vec<PathBuf>> {
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![];
     let mut cur = String::new();
+    // A number keeps its unit on its line: "2.3 w." never breaks before "w.".
+    let mut words: Vec<String> = vec![];
     for word in text.split_whitespace() {
+        let unit = matches!(
+            word.trim_end_matches(['.', ',', ';', ':', ')']),
+            "min" | "h" | "d" | "w"
+        );
+        match words.last_mut() {
+            Some(prev) if unit && prev.ends_with(|c: char| c.is_ascii_digit()) => {
+                prev.push(' ');
+                prev.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    for word in &words {
         if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut cur));
         }
@@ -600,3 +664,18 @@ else if(e.key==='Home'){show(0);}else if(e.key==='End'){show(s.length-1);}});
 show((parseInt(location.hash.slice(1),10)||1)-1);
 })();
 ";
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn numbers_keep_their_units_on_one_line() {
+        assert_eq!(
+            wrap("1 change in 10 waits longer than 2.3 w.", 34),
+            ["1 change in 10 waits longer than", "2.3 w."]
+        );
+        // A word that only looks like a unit stays free: "d" after a word.
+        assert_eq!(wrap("grade d is low", 7), ["grade d", "is low"]);
+    }
+}

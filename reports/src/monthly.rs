@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::charts::Chart;
+use crate::charts::{Chart, Drift, StageTimes};
 use crate::error::Result;
 use crate::render::{to_svg, write_png, write_text, PNG_SIZE, SVG_SIZE};
 use crate::style::{fmt_hours, fmt_pct, trim, Tier};
@@ -154,6 +154,10 @@ struct Summary<'a> {
     largest_deployments: &'a [DeploymentRow],
     failed_deployments: &'a [DeploymentRow],
     findings: &'a Option<Vec<Finding>>,
+    /// The stage-times figure's data, when the report has that figure.
+    stage_times: Option<&'a StageTimes>,
+    /// The drift figure's data, when the report has that figure.
+    drift: Option<&'a Drift>,
     unavailable: &'a [String],
     definitions: &'a [Definition],
     figures: Vec<FigureRef>,
@@ -379,19 +383,23 @@ impl MonthlyReport {
         );
         h.push_str("</section>\n<section id=\"findings\">\n<h2>Drift and misalignment</h2>\n");
         match &self.findings {
-            None => h.push_str(
-                "<p class=\"na\">Not available: the promotion-flow analysis has not run on this store.</p>\n",
-            ),
+            None => {
+                h.push_str("<p class=\"na\">Not available: see “Not in this report” below.</p>\n")
+            }
             Some(f) if f.is_empty() => h.push_str("<p>No findings.</p>\n"),
             Some(f) => {
                 h.push_str("<ul>\n");
                 for x in f {
+                    let shas = if x.shas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" <code>{}</code>", escape_html(&x.shas.join(" ")))
+                    };
                     let _ = writeln!(
                         h,
-                        "<li><b>{}</b>: {} <code>{}</code></li>",
+                        "<li><b>{}</b>: {}{shas}</li>",
                         escape_html(&x.kind),
                         escape_html(&x.description),
-                        escape_html(&x.shas.join(" "))
                     );
                 }
                 h.push_str("</ul>\n");
@@ -490,18 +498,20 @@ impl MonthlyReport {
         );
         m.push_str("\n## Drift and misalignment\n\n");
         match &self.findings {
-            None => m.push_str(
-                "Not available: the promotion-flow analysis has not run on this store.\n",
-            ),
+            None => m.push_str("Not available: see “Not in this report” below.\n"),
             Some(f) if f.is_empty() => m.push_str("No findings.\n"),
             Some(f) => {
                 for x in f {
+                    let shas = if x.shas.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" `{}`", x.shas.join(" ").replace('`', ""))
+                    };
                     let _ = writeln!(
                         m,
-                        "- **{}**: {} `{}`",
+                        "- **{}**: {}{shas}",
                         escape_markdown(&x.kind),
                         escape_markdown(&x.description),
-                        x.shas.join(" ").replace('`', "")
                     );
                 }
             }
@@ -538,6 +548,14 @@ impl MonthlyReport {
             largest_deployments: &self.largest_deployments,
             failed_deployments: &self.failed_deployments,
             findings: &self.findings,
+            stage_times: self.figures.iter().find_map(|f| match &f.chart {
+                Chart::StageTimes(s) => Some(s),
+                _ => None,
+            }),
+            drift: self.figures.iter().find_map(|f| match &f.chart {
+                Chart::Drift(d) => Some(d),
+                _ => None,
+            }),
             unavailable: &self.unavailable,
             definitions: &self.definitions,
             figures: self

@@ -430,6 +430,8 @@ fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
             p90_hours: Some(100.0),
             histogram: histogram(),
             stages: Some(stage_times()),
+            stages_unavailable: None,
+            train_waits: vec![],
         },
         batch_risk: BatchRisk {
             buckets: failure_by_batch(),

@@ -9,9 +9,11 @@
 //! [`whatif`](flowmeter_analysis::whatif) for the deck's cadence slide. The
 //! adapter below only reshapes rows for drawing: weekly counts, histogram bins,
 //! per-deployment points, the p25 edge of the lead-time band (analysis reports
-//! p50/p75/p90) and the deployment tables. The promotion-flow analysis (drift,
-//! stage times, misalignment) is not on main yet, so those sections say "not
-//! available".
+//! p50/p75/p90) and the deployment tables. The promotion-flow sections (stage
+//! times, drift, misalignment findings, the wait for the next train) come from
+//! [`flow_report`](flowmeter_analysis::flow_report); with a single environment,
+//! or when the flow has nothing for the period (or its branches show tips
+//! only), they say "not available: why" instead.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -789,7 +791,7 @@ pub(crate) mod adapter {
             let c = self.charts(utc(window[0].start()), mto, &stats);
             let w = format!("{} to {}", window[0].label(), month.label());
             let y = self.year;
-            let figures = vec![
+            let mut figures = vec![
                 fig(rep::Chart::Scorecard(self.scorecard(now)), format!("{}; the filled cell is the tier reached.", month.label())),
                 fig(rep::Chart::DeploysPerWeek(c.weekly), format!("{w}; the line is the 4-week trailing mean.")),
                 fig(rep::Chart::LeadTimeMonthly(c.lead_monthly), format!("Commit to production, {w}; the band holds the middle half of changes.")),
@@ -799,6 +801,39 @@ pub(crate) mod adapter {
                 fig(rep::Chart::RecoveryTimes(c.recovery), format!("From each failed deployment, {w}, to its recovery; dashed lines are the DORA {y} thresholds.")),
                 fig(rep::Chart::FailureByBatch(c.by_batch), format!("Production deployments {w}; whiskers are 95% Wilson intervals.")),
             ];
+            let flow = self.flow(
+                store,
+                config,
+                window[0].start(),
+                month.next().start() - Duration::days(1),
+                "month end",
+            )?;
+            let mut unavailable = vec![];
+            match flow.stages {
+                Ok(st) => {
+                    let neg = if flow.negative > 0 {
+                        format!(
+                            " {} negative dwell times (clock or mapping anomalies) are left out.",
+                            flow.negative
+                        )
+                    } else {
+                        String::new()
+                    };
+                    figures.push(fig(rep::Chart::StageTimes(st), format!("From arriving in one environment to arriving in the next, by month of arrival in the later one, {w}; each stage's median is over the changes that completed it that month, and n is the most changes any one stage saw.{neg}")));
+                }
+                Err(why) => unavailable.push(why),
+            }
+            match flow.drift {
+                Ok(d) => figures.push(fig(rep::Chart::Drift(d), format!("Non-merge changes in the earlier environment and not yet in the later one, at the end of each day (UTC), {w}."))),
+                Err(why) => unavailable.push(why),
+            }
+            let findings = match flow.findings {
+                Ok(f) => Some(f),
+                Err(why) => {
+                    unavailable.push(why);
+                    None
+                }
+            };
             let mut definitions: Vec<rep::Definition> = fa::DEFINITIONS
                 .iter()
                 .map(|(m, t)| rep::Definition {
@@ -810,6 +845,12 @@ pub(crate) mod adapter {
                 metric: "tiers".into(),
                 text: format!("DORA {y} benchmark thresholds, matched best tier first."),
             });
+            if findings.is_some() {
+                definitions.push(rep::Definition {
+                    metric: "drift and misalignment".into(),
+                    text: "drift counts the non-merge changes that have arrived in an environment and not yet in the next one; misalignments (skipped stages, cherry-pick duplicates, branches ahead of their predecessor, pollution) are read from the branches as ingested, not limited to the month.".into(),
+                });
+            }
             definitions.push(rep::Definition {
                 metric: "failure by batch size".into(),
                 text: "failure rate per bucket of commits shipped, with a 95% Wilson score interval; a bucket with few deployments has a wide interval.".into(),
@@ -823,12 +864,13 @@ pub(crate) mod adapter {
                 tier_year: Some(y),
                 headline,
                 largest_deployments: largest.iter().take(5).map(|d| self.row(d)).collect(),
-                failed_deployments: in_month.iter().filter(|d| d.failed).map(|d| self.row(d)).collect(),
-                findings: None,
-                unavailable: vec![
-                    "not available: drift between environments and time per environment stage (the promotion-flow analysis is not part of this build yet)".into(),
-                    "not available: misalignment findings (the promotion-flow analysis is not part of this build yet)".into(),
-                ],
+                failed_deployments: in_month
+                    .iter()
+                    .filter(|d| d.failed)
+                    .map(|d| self.row(d))
+                    .collect(),
+                findings,
+                unavailable,
                 definitions,
                 figures,
             })
@@ -851,6 +893,7 @@ pub(crate) mod adapter {
             let all = periods.iter().find(|p| p.period == "all");
             let period_stats = self.month_stats(Month::of(since), all);
             let c = self.charts(from, to, &[]);
+            let flow = self.flow(store, config, since, until, "period end")?;
             let risk = self.risk(from, to);
             let fit = risk
                 .fits
@@ -878,7 +921,14 @@ pub(crate) mod adapter {
                     median_hours: period_stats.lead_median,
                     p90_hours: period_stats.lead_p90,
                     histogram: c.histogram,
-                    stages: None,
+                    stages_unavailable: flow.stages_brief.clone(),
+                    stages: flow.stages.ok().map(|mut st| {
+                        // Only months where a change completed a stage: the
+                        // slide names the longest stage of the latest one.
+                        st.periods.retain(|p| p.hours.iter().any(|h| h.is_finite()));
+                        st
+                    }),
+                    train_waits: flow.train_waits,
                 },
                 batch_risk: rep::BatchRisk {
                     buckets: c.by_batch,
@@ -886,6 +936,32 @@ pub(crate) mod adapter {
                 },
                 whatif: self.whatif(store)?,
             })
+        }
+
+        /// The promotion-flow sections over `since..=until` (inclusive days),
+        /// from the analysis crate's flow report, or why each is not available.
+        fn flow(
+            &self,
+            store: &Store,
+            config: &Config,
+            since: NaiveDate,
+            until: NaiveDate,
+            end_label: &str,
+        ) -> Result<FlowSections> {
+            let n = config.environments.len();
+            if n < 2 {
+                let why = format!(
+                    "{n} environment(s) configured; list the environments in promotion order ([[environment]] in flowmeter.toml) to see them"
+                );
+                return Ok(FlowSections::unavailable(&why));
+            }
+            let opts = fa::FlowOptions {
+                since: Some(since),
+                until: Some(until),
+            };
+            let r =
+                fa::flow_report(store, config, &opts).context("computing the promotion flow")?;
+            Ok(flow_sections(&r, &self.env, since, until, end_label))
         }
 
         /// The what-if cadences, the way `flowmeter whatif` computes them with
@@ -944,6 +1020,395 @@ pub(crate) mod adapter {
                 policies,
                 assumptions,
             }))
+        }
+    }
+
+    /// The report's promotion-flow parts: each either drawn from the flow
+    /// report or "not available: why".
+    pub(crate) struct FlowSections {
+        pub stages: std::result::Result<rep::StageTimes, String>,
+        /// Why `stages` is missing, short enough for a slide.
+        pub stages_brief: Option<String>,
+        pub drift: std::result::Result<rep::Drift, String>,
+        pub findings: std::result::Result<Vec<rep::Finding>, String>,
+        pub train_waits: Vec<rep::TrainWait>,
+        /// Negative dwell times the analysis left out of the stage quantiles.
+        pub negative: i64,
+    }
+
+    impl FlowSections {
+        fn unavailable(why: &str) -> FlowSections {
+            FlowSections {
+                stages: Err(format!("not available: time per environment stage ({why})")),
+                stages_brief: Some(format!("not available: time per environment stage ({why})")),
+                drift: Err(format!("not available: drift between environments ({why})")),
+                findings: Err(format!("not available: misalignment findings ({why})")),
+                train_waits: vec![],
+                negative: 0,
+            }
+        }
+    }
+
+    fn short(sha: &str) -> &str {
+        &sha[..sha.len().min(12)]
+    }
+
+    /// What each misalignment kind means (said of one commit, then of
+    /// several), in the order the report lists them.
+    const KINDS: [(&str, &str, &str, &str); 4] = [
+        (
+            "skipped_stage",
+            "Skipped stage",
+            "reached a later environment without ever being in an earlier one (for example a hotfix never merged back)",
+            "reached a later environment without ever being in an earlier one (for example hotfixes never merged back)",
+        ),
+        (
+            "cherry_pick_duplicate",
+            "Cherry-pick duplicate",
+            "is a copy, with another sha, of a change on another environment branch",
+            "are copies, with other shas, of changes on other environment branches",
+        ),
+        (
+            "branch_ahead",
+            "Branch ahead of its predecessor",
+            "is on an environment branch but not on the branch before it",
+            "are on an environment branch but not on the branch before it",
+        ),
+        (
+            "pollution",
+            "Pollution",
+            "that only a later environment branch (other than main) should have is in another branch",
+            "that only a later environment branch (other than main) should have are in other branches",
+        ),
+    ];
+
+    /// Reshapes a flow report for drawing: stage medians per month, drift
+    /// summed over repositories per day and pair, findings grouped by kind, and
+    /// the drift at the end of the period. Every number is the report's.
+    pub(crate) fn flow_sections(
+        r: &fa::FlowReport,
+        env: &str,
+        since: NaiveDate,
+        until: NaiveDate,
+        end_label: &str,
+    ) -> FlowSections {
+        let notes = r.notes.join(" ");
+        let why = |what: &str, none: String| {
+            if notes.is_empty() {
+                format!("not available: {what} ({none})")
+            } else {
+                format!("not available: {what} ({none}; {notes})")
+            }
+        };
+        let envs = &r.environments;
+        let pairs: Vec<(&str, &str)> = envs
+            .windows(2)
+            .map(|w| (w[0].as_str(), w[1].as_str()))
+            .collect();
+
+        // Stage times: the median dwell of each stage, per month.
+        let mut months = vec![Month::of(since)];
+        while *months.last().expect("one month") < Month::of(until) {
+            let next = months.last().expect("one month").next();
+            months.push(next);
+        }
+        let keys: Vec<String> = pairs.iter().map(|(a, b)| format!("{a}→{b}")).collect();
+        let dwell = |stage: &str, period: &str| {
+            r.dwell
+                .iter()
+                .find(|d| d.stage == stage && d.period == period)
+        };
+        let periods: Vec<rep::StagePeriod> = months
+            .iter()
+            .map(|m| {
+                let label = m.label();
+                rep::StagePeriod {
+                    // The most changes any one stage saw that month.
+                    changes: keys
+                        .iter()
+                        .filter_map(|k| dwell(k, &label))
+                        .map(|d| d.changes.max(0) as u64)
+                        .max()
+                        .unwrap_or(0),
+                    hours: keys
+                        .iter()
+                        .map(|k| {
+                            dwell(k, &label)
+                                .and_then(|d| d.median_s)
+                                .map(|s| s / 3600.0)
+                                .unwrap_or(f64::NAN)
+                        })
+                        .collect(),
+                    label,
+                }
+            })
+            .collect();
+        let range = format!("{since} to {until}");
+        let stages = if periods
+            .iter()
+            .any(|p| p.hours.iter().any(|h| h.is_finite()))
+        {
+            Ok(rep::StageTimes {
+                stages: pairs.iter().map(|(a, b)| format!("{a} → {b}")).collect(),
+                statistic: "median".into(),
+                periods,
+            })
+        } else {
+            Err(why(
+                "time per environment stage",
+                format!("no change moved from one environment to the next from {range}"),
+            ))
+        };
+        let stages_brief = stages.is_err().then(|| {
+            let tips = if r.notes.iter().any(|n| n.contains("tips only")) {
+                "; an environment branch shows tips only, see `flowmeter flow`"
+            } else {
+                ""
+            };
+            format!(
+                "not available: time per environment stage (no change moved from one environment to the next from {range}{tips})"
+            )
+        });
+        let negative = r
+            .dwell
+            .iter()
+            .filter(|d| d.period == "all")
+            .map(|d| d.negative)
+            .sum();
+
+        // Drift: commits ahead per day and adjacent pair, over all repositories.
+        let day = |us: i64| {
+            DateTime::<Utc>::from_timestamp_micros(us)
+                .map(|d| d.date_naive())
+                .unwrap_or_default()
+        };
+        let series: Vec<rep::DriftSeries> = pairs
+            .iter()
+            .filter_map(|(a, b)| {
+                let mut per: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+                for d in r
+                    .drift
+                    .iter()
+                    .filter(|d| d.from_env == *a && d.to_env == *b)
+                {
+                    *per.entry(day(d.day)).or_default() += d.commits_ahead.max(0) as u64;
+                }
+                (!per.is_empty()).then(|| rep::DriftSeries {
+                    from: a.to_string(),
+                    to: b.to_string(),
+                    points: per
+                        .into_iter()
+                        .map(|(date, changes)| rep::DriftPoint { date, changes })
+                        .collect(),
+                })
+            })
+            .collect();
+        let drift = if series.is_empty() {
+            Err(why(
+                "drift between environments",
+                format!("no daily drift series from {range}"),
+            ))
+        } else {
+            Ok(rep::Drift { pairs: series })
+        };
+
+        // Findings: misalignments by kind, then the drift at the period's end.
+        let several = r
+            .misalignments
+            .iter()
+            .map(|f| &f.repo)
+            .chain(r.drift.iter().map(|d| &d.repo))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1;
+        let mut findings = vec![];
+        let mut kinds: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
+        for f in &r.misalignments {
+            if !kinds.contains(&f.kind.as_str()) {
+                kinds.push(&f.kind);
+            }
+        }
+        for kind in kinds {
+            let rows: Vec<&fa::Finding> =
+                r.misalignments.iter().filter(|f| f.kind == kind).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let (label, one, many) = KINDS
+                .iter()
+                .find(|k| k.0 == kind)
+                .map(|k| (k.1, k.2, k.3))
+                .unwrap_or((kind, "was found", "were found"));
+            let mut shas: Vec<String> = vec![];
+            for f in &rows {
+                let s = if several {
+                    format!("{}@{}", f.repo, short(&f.sha))
+                } else {
+                    short(&f.sha).to_string()
+                };
+                if !shas.contains(&s) {
+                    shas.push(s);
+                }
+            }
+            let n = shas.len();
+            let details: Vec<String> = rows
+                .iter()
+                .take(3)
+                .map(|f| {
+                    if f.detail.contains(short(&f.sha)) {
+                        f.detail.clone()
+                    } else {
+                        format!("{} {}", short(&f.sha), f.detail)
+                    }
+                })
+                .collect();
+            let more = rows.len().saturating_sub(3);
+            let mut description = if n == 1 {
+                format!("1 commit {one}: {}", details.join("; "))
+            } else {
+                format!("{n} commits {many}: {}", details.join("; "))
+            };
+            if more > 0 {
+                description.push_str(&format!("; and {more} more"));
+            }
+            if shas.len() > 20 {
+                let rest = shas.len() - 20;
+                shas.truncate(20);
+                description.push_str(&format!(
+                    " (the first 20 shas are listed, {rest} more in `flowmeter flow`)"
+                ));
+            }
+            findings.push(rep::Finding {
+                kind: label.to_string(),
+                description,
+                shas,
+            });
+        }
+        // Today's branch tips, per adjacent pair: what each lacks of the other.
+        for t in r
+            .tips
+            .iter()
+            .filter(|t| t.commits_ahead != 0 || t.commits_behind != 0)
+        {
+            let tip = |x: &Option<String>| {
+                x.as_deref()
+                    .map(|s| short(s).to_string())
+                    .unwrap_or_else(|| "(none)".into())
+            };
+            let (ft, tt) = (tip(&t.from_tip), tip(&t.to_tip));
+            findings.push(rep::Finding {
+                kind: "Branch tips at ingest".into(),
+                description: format!(
+                    "{}{} → {}: the tip of {} ({ft}) has {} non-merge commit{} that the tip of {} ({tt}) lacks, and lacks {} that it has",
+                    if several { format!("{}: ", t.repo) } else { String::new() },
+                    t.from_env,
+                    t.to_env,
+                    t.from_env,
+                    t.commits_ahead,
+                    if t.commits_ahead == 1 { "" } else { "s" },
+                    t.to_env,
+                    t.commits_behind,
+                ),
+                shas: t
+                    .from_tip
+                    .iter()
+                    .chain(&t.to_tip)
+                    .map(|s| short(s).to_string())
+                    .collect(),
+            });
+        }
+        let mut oldest: Option<&fa::DriftRow> = None;
+        let mut repos: Vec<&str> = r.drift.iter().map(|d| d.repo.as_str()).collect();
+        repos.sort();
+        repos.dedup();
+        for repo in repos {
+            for (a, b) in &pairs {
+                let Some(last) = r
+                    .drift
+                    .iter()
+                    .filter(|d| d.repo == repo && d.from_env == *a && d.to_env == *b)
+                    .max_by_key(|d| d.day)
+                else {
+                    continue;
+                };
+                let on = day(last.day);
+                let mut description = format!(
+                    "{}{a} → {b} at the end of {on}{}: {} change{} and {} PR{} in {a} not yet in {b}",
+                    if several { format!("{repo}: ") } else { String::new() },
+                    if on == until { String::new() } else { " (the last day with data)".to_string() },
+                    last.commits_ahead,
+                    if last.commits_ahead == 1 { "" } else { "s" },
+                    last.prs_ahead,
+                    if last.prs_ahead == 1 { "" } else { "s" },
+                );
+                if let (Some(age), Some(sha)) = (last.oldest_age_s, &last.oldest_sha) {
+                    description.push_str(&format!(
+                        "; the oldest, {}, has waited {}",
+                        short(sha),
+                        rep::fmt_hours(age as f64 / 3600.0)
+                    ));
+                    if oldest.is_none_or(|o| o.oldest_age_s < Some(age)) {
+                        oldest = Some(last);
+                    }
+                }
+                findings.push(rep::Finding {
+                    kind: format!("Drift at {end_label}"),
+                    description,
+                    shas: last
+                        .oldest_sha
+                        .iter()
+                        .map(|s| short(s).to_string())
+                        .collect(),
+                });
+            }
+        }
+        if let Some(o) = oldest {
+            let sha = o.oldest_sha.as_deref().unwrap_or_default();
+            findings.push(rep::Finding {
+                kind: "Oldest waiting change".into(),
+                description: format!(
+                    "{}{} has waited {} in {} for {} (at the end of {})",
+                    if several {
+                        format!("{}: ", o.repo)
+                    } else {
+                        String::new()
+                    },
+                    short(sha),
+                    rep::fmt_hours(o.oldest_age_s.unwrap_or(0) as f64 / 3600.0),
+                    o.from_env,
+                    o.to_env,
+                    day(o.day)
+                ),
+                shas: vec![short(sha).to_string()],
+            });
+        }
+        let findings = if findings.is_empty() && !notes.is_empty() {
+            Err(why("misalignment findings", "nothing to compare".into()))
+        } else {
+            Ok(findings)
+        };
+
+        let train_waits = r
+            .trains
+            .iter()
+            .filter(|t| t.environment == env)
+            .filter_map(|t| {
+                Some(rep::TrainWait {
+                    repo: t.repo.clone(),
+                    environment: t.environment.clone(),
+                    share: t.wait_share?,
+                    median_wait_hours: t.median_wait_s.map(|s| s / 3600.0),
+                    changes: t.changes.max(0) as u64,
+                })
+            })
+            .collect();
+        FlowSections {
+            stages,
+            stages_brief,
+            drift,
+            findings,
+            train_waits,
+            negative,
         }
     }
 

@@ -32,23 +32,23 @@ const H: i64 = 3600;
 const D: i64 = 86_400;
 
 /// The shas of the fixture, by name.
-struct Story {
-    fx: Fixture,
-    data: std::path::PathBuf,
-    config: String,
-    r: String,
-    a1: String,
-    b1: String,
-    b2: String,
-    c1: String,
-    x: String,
-    xp: String, // x cherry-picked to beta
-    h: String,  // the hotfix on production
-    d1: String,
-    pt1: String,
-    pt2: String,
-    pb2: String,
-    tm: String, // team/x merging beta
+pub(crate) struct Story {
+    pub(crate) fx: Fixture,
+    pub(crate) data: std::path::PathBuf,
+    pub(crate) config: String,
+    pub(crate) r: String,
+    pub(crate) a1: String,
+    pub(crate) b1: String,
+    pub(crate) b2: String,
+    pub(crate) c1: String,
+    pub(crate) x: String,
+    pub(crate) xp: String, // x cherry-picked to beta
+    pub(crate) h: String,  // the hotfix on production
+    pub(crate) d1: String,
+    pub(crate) pt1: String,
+    pub(crate) pt2: String,
+    pub(crate) pb2: String,
+    pub(crate) tm: String, // team/x merging beta
 }
 
 fn merge(fx: &Fixture, at: &str, into: &str, from: &str) -> String {
@@ -93,7 +93,7 @@ fn merge(fx: &Fixture, at: &str, into: &str, from: &str) -> String {
 /// | 03-26 14:00 | develop     | M4 = merge feature/d                     |
 /// | 03-27 10:00 | beta        | Pb2 = merge test                         |
 /// | 03-29 16:00 | production  | Pp2 = merge beta                         |
-fn build() -> Story {
+pub(crate) fn build() -> Story {
     let fx = Fixture::new();
     let r = fx.commit("2024-03-01T09:00:00Z", &ALICE, "root", &[("r.txt", b"r\n")]);
     for b in ["develop", "test", "beta", "production"] {

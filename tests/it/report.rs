@@ -491,7 +491,27 @@ fn monthly_report_numbers_match_the_hand_computed_fixture() {
     // Flow and what-if are not faked.
     assert!(s["findings"].is_null());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("Not available: the promotion-flow analysis"));
+    // One environment: the flow sections say why they are missing.
+    assert!(s["stage_times"].is_null());
+    let unavailable: Vec<&str> = s["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    for what in [
+        "time per environment stage",
+        "drift between environments",
+        "misalignment findings",
+    ] {
+        let want = format!("not available: {what} (1 environment(s) configured;");
+        assert!(
+            unavailable.iter().any(|u| u.starts_with(&want)),
+            "{unavailable:?}"
+        );
+    }
+    assert!(html.contains("Not available: see “Not in this report” below."));
+    assert!(html.contains("not available: drift between environments (1 environment(s)"));
     assert!(!html.contains("stage-times") && !html.contains("id=\"fig-drift\""));
 }
 
@@ -766,4 +786,355 @@ fn reports_from_a_real_git_history_escape_and_include_what_if_when_it_exists() {
         with_lead >= 2,
         "this history has a staging mainline to replay: {w}"
     );
+}
+
+/// The promotion-flow fixture of `tests/it/flow.rs` (develop → test → beta →
+/// production in March 2024): the monthly report draws the stage times and
+/// the drift from `flowmeter flow`'s numbers and lists every misalignment; the
+/// deck's waiting slide names the longest stage and the wait for the train.
+#[test]
+fn flow_sections_come_from_the_promotion_flow() {
+    let s = crate::flow::build();
+    let short = |x: &str| x[..12].to_string();
+    let out = s.fx.dir.path().join("monthly");
+    let o = out.to_str().unwrap();
+    let cfg = s.config.as_str();
+    ok(
+        &s.data,
+        &[
+            "--config", cfg, "report", "monthly", "--month", "2024-03", "--out", o,
+        ],
+    );
+    let sum: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(sum["unavailable"], serde_json::json!([]), "{sum}");
+
+    // Stage medians, as tests/it/flow.rs works them out: develop→test 518400 s
+    // = 144 h, test→beta 172800 s = 48 h, beta→production 172800 s = 48 h; 6
+    // changes completed beta→production. The five months before have none.
+    let st = &sum["stage_times"];
+    assert_eq!(
+        st["stages"],
+        serde_json::json!(["develop → test", "test → beta", "beta → production"])
+    );
+    assert_eq!(st["statistic"], "median");
+    let periods = st["periods"].as_array().unwrap();
+    let labels: Vec<&str> = periods
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03"]
+    );
+    let march = &periods[5];
+    assert_eq!(march["changes"], 6);
+    assert_eq!(march["hours"], serde_json::json!([144.0, 48.0, 48.0]));
+    for p in &periods[..5] {
+        assert_eq!(p["changes"], 0);
+        assert_eq!(p["hours"], serde_json::json!([null, null, null]), "{p}");
+    }
+
+    // Drift, summed per day and pair, as the drift_daily asserts of flow.rs.
+    let drift = |from: &str, day: &str| -> i64 {
+        let pair = sum["drift"]["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["from"] == from)
+            .unwrap_or_else(|| panic!("no pair from {from}"));
+        pair["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["date"] == day)
+            .unwrap_or_else(|| panic!("no {from} drift on {day}"))["changes"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(drift("develop", "2024-03-10"), 3);
+    assert_eq!(drift("develop", "2024-03-11"), 0);
+    assert_eq!(drift("develop", "2024-03-14"), 2);
+    assert_eq!(drift("develop", "2024-03-26"), 1);
+    assert_eq!(drift("beta", "2024-03-14"), 4);
+    assert_eq!(drift("beta", "2024-03-15"), 0);
+    assert_eq!(drift("beta", "2024-03-28"), 2);
+    let figures: Vec<&str> = sum["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["png"].as_str().unwrap())
+        .collect();
+    for png in ["stage-times.png", "drift.png"] {
+        assert!(figures.contains(&png), "{figures:?}");
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{png}");
+    }
+
+    // Findings: every misalignment by kind with its shas, then the drift at
+    // month end (each pair's last day with data) and the oldest waiting change.
+    let findings = sum["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Skipped stage",
+            "Cherry-pick duplicate",
+            "Branch ahead of its predecessor",
+            "Pollution",
+            "Branch tips at ingest",
+            "Branch tips at ingest",
+            "Branch tips at ingest",
+            "Drift at month end",
+            "Drift at month end",
+            "Drift at month end",
+            "Oldest waiting change"
+        ]
+    );
+    let shas = |i: usize| -> Vec<String> {
+        let mut v: Vec<String> = findings[i]["shas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(shas(0), [short(&s.h)]);
+    assert!(findings[0]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("1 commit reached a later environment without ever being in an earlier one"));
+    assert!(findings[0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("on production; never on develop, test, beta: hotfix: null check"));
+    assert_eq!(shas(1), [short(&s.xp)]);
+    assert_eq!(shas(2), sorted(vec![short(&s.xp), short(&s.h)]));
+    assert!(findings[2]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("2 commits are on an environment branch but not on the branch before it"));
+    assert_eq!(shas(3), [short(&s.xp)]);
+    // Today's tips (flow.rs): develop (M4) has D1 that test (Pt2) lacks; test
+    // lacks X' that beta (Pb2) has; beta lacks H that production (Pp2) has.
+    let desc = |i: usize| findings[i]["description"].as_str().unwrap().to_string();
+    assert!(
+        desc(4).starts_with("develop → test: the tip of develop ("),
+        "{}",
+        desc(4)
+    );
+    assert!(desc(4).ends_with(&format!(
+        ") has 1 non-merge commit that the tip of test ({}) lacks, and lacks 0 that it has",
+        short(&s.pt2)
+    )));
+    assert_eq!(
+        desc(5),
+        format!(
+            "test → beta: the tip of test ({}) has 0 non-merge commits that the tip of beta ({}) lacks, and lacks 1 that it has",
+            short(&s.pt2),
+            short(&s.pb2)
+        )
+    );
+    assert_eq!(
+        desc(6),
+        format!(
+            "beta → production: the tip of beta ({}) has 0 non-merge commits that the tip of production ({}) lacks, and lacks 1 that it has",
+            short(&s.pb2),
+            short(&s.fx.rev("production"))
+        )
+    );
+    // develop → test ends on 03-26 (M4) with D1 waiting since 14:00: 10 h at
+    // midnight; test → beta ends on 03-27 (Pb2) and beta → production on
+    // 03-29 (Pp2), both with nothing waiting.
+    assert_eq!(
+        findings[7]["description"],
+        format!(
+            "develop → test at the end of 2024-03-26 (the last day with data): 1 change and 0 PRs in develop not yet in test; the oldest, {}, has waited 10 h",
+            short(&s.d1)
+        )
+    );
+    assert_eq!(shas(7), [short(&s.d1)]);
+    assert_eq!(
+        findings[8]["description"],
+        "test → beta at the end of 2024-03-27 (the last day with data): 0 changes and 0 PRs in test not yet in beta"
+    );
+    assert_eq!(
+        findings[9]["description"],
+        "beta → production at the end of 2024-03-29 (the last day with data): 0 changes and 0 PRs in beta not yet in production"
+    );
+    assert_eq!(
+        findings[10]["description"],
+        format!(
+            "{} has waited 10 h in develop for test (at the end of 2024-03-26)",
+            short(&s.d1)
+        )
+    );
+    // The HTML lists them (repository text escaped: the pollution detail names
+    // the branch in backticks, which Markdown escapes).
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<b>Skipped stage</b>"));
+    assert!(html.contains(&short(&s.h)));
+    assert!(html.contains("<figure id=\"fig-stage-times\">"));
+    assert!(html.contains("<figure id=\"fig-drift\">"));
+    assert!(!html.contains("Not in this report"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("branch \\`team/x\\`"), "{md}");
+    assert!(md.contains("![") && md.contains("drift.png"));
+
+    // The deck over March: the waiting slide stacks the same medians and
+    // states the train wait: 975600 s of 5295600 s of lead time = 18.4%, a
+    // median wait of 172800 s = 2 d, over 6 changes (flow.rs).
+    let deck_dir = s.fx.dir.path().join("deck");
+    let d = deck_dir.to_str().unwrap();
+    ok(
+        &s.data,
+        &[
+            "--config",
+            cfg,
+            "report",
+            "deck",
+            "--out",
+            d,
+            "--since",
+            "2024-03-01",
+            "--until",
+            "2024-03-31",
+        ],
+    );
+    let deck = std::fs::read_to_string(deck_dir.join("deck.html")).unwrap();
+    assert!(
+        deck.contains("The longest wait in 2024-03 is develop → test: median 6 d."),
+        "{deck}"
+    );
+    assert!(deck.contains(
+        "18.4% of lead time is waiting for the next production train, a median wait of 2 d (6 changes)."
+    ));
+    assert!(!deck.contains("Not available: time per environment stage"));
+    assert!(deck_dir.join("slide-03-waiting.png").exists());
+}
+
+/// Writes the promotion-flow fixture's store and config into
+/// `$FLOWMETER_FLOW_FIXTURE` to look at its reports by hand.
+#[test]
+#[ignore]
+fn write_flow_fixture_store() {
+    let path = std::env::var("FLOWMETER_FLOW_FIXTURE").expect("set FLOWMETER_FLOW_FIXTURE");
+    let s = crate::flow::build();
+    let dest = Path::new(&path);
+    for (file, bytes) in crate::common::snapshot_dir(&s.data) {
+        let to = dest
+            .join("data")
+            .join(file.strip_prefix(&s.data).unwrap_or(&file));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    std::fs::copy(&s.config, dest.join("flowmeter.toml")).unwrap();
+}
+
+/// Two environments whose `production` branch keeps only its tip (a pointer on
+/// main, no merges): the stage times and drift say "not available" with the
+/// flow's tips-only note, the findings keep what the tips say, and the deck's
+/// waiting slide says why it shows no stages. Nothing is made up.
+#[test]
+fn tips_only_branches_leave_stage_times_and_drift_not_available() {
+    use crate::common::{Fixture, ALICE};
+    let fx = Fixture::new();
+    for (i, day) in ["01", "02", "03", "04"].iter().enumerate() {
+        fx.commit(
+            &format!("2024-05-{day}T10:00:00Z"),
+            &ALICE,
+            &format!("change {i}"),
+            &[(&format!("f{i}.txt"), b"x\n")],
+        );
+    }
+    let c2 = fx.rev("HEAD~1");
+    fx.git(&["branch", "production", &c2]);
+    let data = fx.dir.path().join("store");
+    let config = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &config,
+        "[[environment]]\nname = \"main\"\nbranch = \"main\"\n\n\
+         [[environment]]\nname = \"production\"\nbranch = \"production\"\nproduction = true\n",
+    )
+    .unwrap();
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let cfg = config.to_str().unwrap();
+    let out = fx.dir.path().join("out");
+    let o = out.to_str().unwrap();
+    // production's tip is baseline: report on the month of main's commits.
+    ok(
+        &data,
+        &[
+            "--config", cfg, "report", "monthly", "--month", "2024-05", "--out", o, "--env", "main",
+        ],
+    );
+    let sum: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        sum["stage_times"].is_null() && sum["drift"].is_null(),
+        "{sum}"
+    );
+    let unavailable: Vec<&str> = sum["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert_eq!(unavailable.len(), 2, "{unavailable:?}");
+    assert!(unavailable[0].starts_with(
+        "not available: time per environment stage (no change moved from one environment to the next from 2023-12-01 to 2024-05-31; "
+    ));
+    assert!(unavailable[1].starts_with(
+        "not available: drift between environments (no daily drift series from 2023-12-01 to 2024-05-31; "
+    ));
+    for u in &unavailable {
+        assert!(u.contains("shows tips only"), "{u}");
+    }
+    // The tips are still compared: main has one commit (change 3) production lacks.
+    let f = &sum["findings"][0];
+    assert_eq!(f["kind"], "Branch tips at ingest");
+    assert_eq!(
+        f["description"],
+        format!(
+            "main → production: the tip of main ({}) has 1 non-merge commit that the tip of production ({}) lacks, and lacks 0 that it has",
+            &fx.rev("main")[..12],
+            &c2[..12]
+        )
+    );
+    assert_eq!(sum["findings"].as_array().unwrap().len(), 1);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<figure id=\"fig-stage-times\">"));
+    assert!(html.contains("shows tips only"));
+
+    let deck = fx.dir.path().join("deck");
+    ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "report",
+            "deck",
+            "--out",
+            deck.to_str().unwrap(),
+            "--env",
+            "main",
+        ],
+    );
+    let deck = std::fs::read_to_string(deck.join("deck.html")).unwrap();
+    assert!(
+        deck.contains("Not available: time per environment stage (no change moved"),
+        "{deck}"
+    );
+    assert!(deck
+        .contains("to 2024-05-04; an environment branch shows tips only, see `flowmeter flow`)"));
+    assert!(!deck.contains("waiting for the next"));
 }
