@@ -413,7 +413,25 @@ fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()>
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, synced, then renamed over the target.
+///
+/// A target that is not a regular file (`/dev/null`, a FIFO, a terminal) is
+/// written in place: renaming over it would replace the device with a file. A
+/// symlink is followed, so the link stays and its target is replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let resolved;
+    let path = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    if let Ok(m) = fs::metadata(path) {
+        if !m.file_type().is_file() && !m.file_type().is_dir() {
+            let mut file = fs::OpenOptions::new().write(true).open(path).at(path)?;
+            return file.write_all(bytes).at(path);
+        }
+    }
     let tmp = tmp_path(path);
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
@@ -684,6 +702,39 @@ mod tests {
         let err = store.read(&REFS).unwrap_err();
         assert!(err.to_string().contains("part-00000001.parquet"), "{err}");
         assert!(matches!(err, Error::Corrupt { .. }));
+    }
+
+    #[test]
+    fn atomic_writes_leave_special_files_and_symlinks_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A FIFO stands in for /dev/null: renaming over it would turn it into a file.
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || fs::read(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through the pipe").unwrap();
+        // Checked before joining: had the FIFO been replaced, the reader would
+        // wait forever for a writer.
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+
+        let target = dir.path().join("real.txt");
+        fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
     }
 
     #[test]
