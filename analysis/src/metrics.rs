@@ -129,7 +129,7 @@ impl Metrics {
 /// The definitions every report states.
 pub const DEFINITIONS: &[(&str, &str)] = &[
     ("deployments", "deployments to the selected environments whose deployed_at falls in the period"),
-    ("deploy_days_per_week", "distinct UTC days with a deployment / (days in period / 7); daily >= 3, weekly >= 1, monthly >= 12/52 (Four Keys)"),
+    ("deploy_days_per_week", "distinct UTC days with a successful deployment (own status not failure or error) / (days in period / 7); daily >= 3, weekly >= 1, monthly >= 12/52 (Four Keys)"),
     ("lead_time", "deployed_at - authored_at (or committed_at) of each non-merge, non-baseline commit first shipped in the period; median, p75, p90 by linear interpolation; negative spans are clock_skew and excluded"),
     ("change_fail_rate", "failed deployments / deployments; a deployment fails when any enabled signal fires (failure_reasons)"),
     ("recovery", "median recovery_s of failed deployments: to the linked incident's resolved_at, else to the next deployment there that did not fail"),
@@ -389,13 +389,18 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
         c.int("batch_deletions")?,
     );
     let (is_base, base_n) = (c.bool("is_baseline")?, c.int("baseline_commits")?);
+    let status = c.str("status")?;
     for i in 0..df.height() {
         let Some(t) = keep(&repo[i], &env[i], at[i]) else {
             continue;
         };
         let b = get(&mut buckets, by, t);
         b.deployments += 1;
-        b.days.insert(micros_to_date(t));
+        // Frequency counts successful deployments (dora.dev, Four Keys); a
+        // deployment whose own status failed still counts in the fail rate.
+        if !matches!(status[i].as_deref(), Some("failure") | Some("error")) {
+            b.days.insert(micros_to_date(t));
+        }
         if failed[i] == Some(true) {
             b.failed += 1;
             if let Some(r) = rec[i] {
