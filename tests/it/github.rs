@@ -1137,6 +1137,60 @@ fn prs_and_incidents_join_the_git_history() {
         inc,
         vec![json!({"caused_by_sha": work, "resolved_at": "2024-03-03T01:00:00Z"})]
     );
+
+    // End to end: the PR's lead time breaks down in `metrics` and `explain`.
+    // Production is a deploy log: the base ships first (so it is the baseline),
+    // then the merge ships at 03-02 14:00 with the feature commit in its batch.
+    let base = fx.rev("HEAD~1");
+    let cfg = fx.dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &cfg,
+        "[[environment]]\nname = \"production\"\nfile = \"deploys.csv\"\nproduction = true\n",
+    )
+    .unwrap();
+    let deploys = fx.dir.path().join("deploys.csv");
+    std::fs::write(
+        &deploys,
+        format!(
+            "deployed_at,environment,sha,repo\n\
+             2024-03-01T09:30:00Z,production,{base},{REPO}\n\
+             2024-03-02T14:00:00Z,production,{merge},{REPO}\n"
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "ingest",
+            "deployments",
+            deploys.to_str().unwrap(),
+        ],
+    );
+    // coding: first commit 03-01 10:00 -> PR opened 11:00 = 1 h
+    // pickup: opened 11:00 -> first review by someone else 15:00 = 4 h
+    // review: 15:00 -> merged 03-02 10:00 = 19 h
+    // waiting: merged 10:00 -> deployed 14:00 = 4 h
+    let out = ok(&data, &["--config", cfg, "metrics", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let m = &v["periods"][0];
+    for (k, w) in [
+        ("prs", 1.0),
+        ("coding_median_h", 1.0),
+        ("pickup_median_h", 4.0),
+        ("review_median_h", 19.0),
+        ("waiting_median_h", 4.0),
+    ] {
+        assert_eq!(m[k].as_f64(), Some(w), "{k}: {m}");
+    }
+    let text = ok(&data, &["--config", cfg, "explain", "commit", &work]);
+    assert!(text.contains("PR #5"), "{text}");
+    assert!(
+        text.contains("coding 1h  pickup 4h  review 19h  waiting for deploy 4h"),
+        "{text}"
+    );
 }
 
 #[test]
