@@ -833,8 +833,16 @@ fn misalignments(
         (!on.is_empty()).then_some(on)
     };
     let env_branches: BTreeSet<&str> = re.branches.iter().flatten().map(String::as_str).collect();
+    // A branch named like a configured environment is that environment's
+    // branch even when the environment takes its deployments from a deploy log
+    // or tags: it is not a team branch, so it cannot be "polluted".
+    let env_named = |b: &str| envs.iter().any(|e| e.name == b);
     for r in refs {
-        if r.kind != "branch" || env_branches.contains(r.name.as_str()) || mainline(&r.name) {
+        if r.kind != "branch"
+            || env_branches.contains(r.name.as_str())
+            || env_named(&r.name)
+            || mainline(&r.name)
+        {
             continue;
         }
         let Some(t) = g.resolve(&r.sha) else { continue };

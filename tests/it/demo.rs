@@ -546,6 +546,13 @@ fn the_analysis_of_the_demo_shows_the_story() {
     // Weeks of waiting for a train before, about a day after.
     assert!(med(&lb) > 14.0 * 86_400.0, "{}", med(&lb));
     assert!(med(&la) < 3.0 * 86_400.0, "{}", med(&la));
+
+    // The `production` branch is production's own branch even though its
+    // deployments come from the deploy log: it is never "polluted".
+    let polluted = demo_query(
+        "select count(*) as n from misalignments where kind = 'pollution' and detail like 'branch `production`%'",
+    );
+    assert_eq!(polluted, vec![serde_json::json!({"n": 0})]);
 }
 
 #[test]
