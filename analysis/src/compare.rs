@@ -66,15 +66,22 @@ pub struct ShippedChange {
 }
 
 /// The changes of `environment` with a lead time, from the `changes` table.
-/// Baseline commits (`is_baseline`) are left out, as in the DORA metrics.
+/// Baseline commits (`is_baseline`) and merge commits are left out, as in the
+/// DORA metrics.
 pub fn shipped_changes(changes: &DataFrame, environment: &str) -> Result<Vec<ShippedChange>> {
     let t = "changes";
     let env = str_col(changes, t, "environment")?;
     let at = i64_col(changes, t, "deployed_at")?;
     let lead = i64_col(changes, t, "lead_time_s")?;
     let base = bool_col(changes, t, "is_baseline")?;
+    // Lead time is measured on non-merge commits, as in `metrics` (DESIGN.md).
+    let merge = bool_col(changes, t, "is_merge")?;
     Ok((0..env.len())
-        .filter(|k| env[*k].as_deref() == Some(environment) && base[*k] != Some(true))
+        .filter(|k| {
+            env[*k].as_deref() == Some(environment)
+                && base[*k] != Some(true)
+                && merge[*k] != Some(true)
+        })
         .filter_map(|k| {
             Some(ShippedChange {
                 deployed_at: at[k]?,

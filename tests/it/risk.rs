@@ -289,16 +289,19 @@ fn whatif_falls_back_to_the_default_branch() {
 fn compare_before_and_after() {
     let dir = tempfile::tempdir().unwrap();
     deployments(dir.path());
+    // "m" is a merge commit: lead time counts non-merge commits only, so its
+    // 1000 h must not move the before median (10 h; with it, 15 h).
     let changes = df!(
-        "repo" => ["api"; 5],
-        "sha" => ["a", "b", "c", "d", "e"],
-        "environment" => ["production"; 5],
+        "repo" => ["api"; 6],
+        "sha" => ["a", "b", "c", "d", "e", "m"],
+        "environment" => ["production"; 6],
         "deployed_at" => [
             us("2024-01-08T12:00:00Z"), us("2024-01-15T12:00:00Z"), us("2024-01-15T12:00:00Z"),
-            us("2024-07-01T12:00:00Z"), us("2024-07-08T12:00:00Z"),
+            us("2024-07-01T12:00:00Z"), us("2024-07-08T12:00:00Z"), us("2024-01-15T12:00:00Z"),
         ],
-        "lead_time_s" => [36_000i64, 72_000, 7200, 3600, -60],
-        "is_baseline" => [false, false, false, false, false],
+        "lead_time_s" => [36_000i64, 72_000, 7200, 3600, -60, 3_600_000],
+        "is_baseline" => [false, false, false, false, false, false],
+        "is_merge" => [false, false, false, false, false, true],
     )
     .unwrap();
     put(dir.path(), &CHANGES, changes);
