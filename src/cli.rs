@@ -377,92 +377,39 @@ pub struct DemoArgs {
 }
 
 #[cfg(test)]
+#[path = "../tests/it/readme/lines.rs"]
+mod readme_lines;
+
+#[cfg(test)]
 mod tests {
+    use super::readme_lines::{parse, shell_lines, Parsed, FLOWMETER_COMMANDS};
     use super::*;
 
-    /// Splits a shell command line: quotes group, `#` outside quotes starts a comment.
-    fn shell_words(line: &str) -> Vec<String> {
-        let (mut out, mut cur, mut quote, mut any) = (vec![], String::new(), None, false);
-        for c in line.chars() {
-            match (quote, c) {
-                (None, '#') if cur.is_empty() => break,
-                (None, '\'' | '"') => {
-                    quote = Some(c);
-                    any = true;
-                }
-                (Some(q), c) if c == q => quote = None,
-                (None, c) if c.is_whitespace() => {
-                    if any || !cur.is_empty() {
-                        out.push(std::mem::take(&mut cur));
-                    }
-                    any = false;
-                }
-                (_, c) => cur.push(c),
-            }
-        }
-        if any || !cur.is_empty() {
-            out.push(cur);
-        }
-        out
-    }
-
-    /// Every `flowmeter ...` line in the README's shell blocks (and the
-    /// `cargo run -- ...` ones) parses with today's arguments, so a renamed
-    /// flag or subcommand fails here before it misleads a reader.
+    /// Every flowmeter command in the README (its ```sh blocks, the
+    /// `cargo run -- ...` ones, and the `$ flowmeter ...` lines of its ```text
+    /// blocks) parses with today's arguments, so a renamed flag or subcommand
+    /// fails here, quickly, before it misleads a reader. `tests/it/readme.rs`
+    /// runs them.
     #[test]
     fn every_command_in_the_readme_parses() {
-        let readme = include_str!("../README.md");
-        let mut in_sh = false;
         let mut checked = 0;
-        for line in readme.lines() {
-            if line.starts_with("```") {
-                in_sh = line == "```sh";
-                continue;
-            }
-            if !in_sh {
-                continue;
-            }
-            let mut words = shell_words(line);
-            // Redirections and pipes end our part of the line.
-            if let Some(i) = words
-                .iter()
-                .position(|w| matches!(w.as_str(), ">" | ">>" | "<" | "|" | "2>" | "&&" | ";"))
-            {
-                words.truncate(i);
-            }
-            // Leading VAR=value assignments are the shell's, not ours.
-            while words
-                .first()
-                .is_some_and(|w| w.contains('=') && !w.starts_with('-'))
-            {
-                words.remove(0);
-            }
-            let args: Vec<String> = match words.first().map(String::as_str) {
-                Some("flowmeter") => words,
-                Some("cargo") if words.get(1).map(String::as_str) == Some("run") => {
-                    let Some(i) = words.iter().position(|w| w == "--") else {
-                        continue;
-                    };
-                    std::iter::once("flowmeter".to_string())
-                        .chain(words[i + 1..].iter().cloned())
-                        .collect()
+        for line in shell_lines(include_str!("../README.md")) {
+            let parsed = parse(&line.text)
+                .unwrap_or_else(|e| panic!("README.md:{}: {e}: {}", line.number, line.text));
+            if let Parsed::Flowmeter { args, .. } = parsed {
+                let argv = std::iter::once("flowmeter".to_string()).chain(args);
+                if let Err(e) = Cli::try_parse_from(argv) {
+                    panic!(
+                        "README.md:{} does not parse: {}\n{e}",
+                        line.number, line.text
+                    );
                 }
-                _ => continue,
-            };
-            if let Err(e) = Cli::try_parse_from(&args) {
-                panic!("README line does not parse: {line}\n{e}");
+                checked += 1;
             }
-            checked += 1;
         }
-        assert!(checked >= 40, "only {checked} README commands found");
-    }
-
-    #[test]
-    fn shell_words_handle_quotes_and_comments() {
         assert_eq!(
-            shell_words(r#"flowmeter sql "select 'a b'" --format csv   # note"#),
-            ["flowmeter", "sql", "select 'a b'", "--format", "csv"]
+            checked, FLOWMETER_COMMANDS,
+            "flowmeter commands in the README"
         );
-        assert_eq!(shell_words("a '' b"), ["a", "", "b"]);
     }
 }
