@@ -8,6 +8,7 @@ mod failures;
 mod flow;
 mod git_ingest;
 mod github;
+mod readme;
 mod report;
 mod risk;
 mod sql;
