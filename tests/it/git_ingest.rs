@@ -430,3 +430,121 @@ fn bare_repositories_and_several_repos_at_once() {
         ]
     );
 }
+
+/// `n` distinct 9-byte lines starting at `from` ("line 000\n", ...).
+fn lines(from: u32, n: u32) -> String {
+    (from..from + n).map(|i| format!("line {i:03}\n")).collect()
+}
+
+/// Renames where libgit2's similarity and git's disagree: scores right at
+/// 50%, symlinks, identical sources, basename preference, type and mode
+/// changes, CRLF. Each commit is one case; every count must equal git's.
+#[test]
+fn renames_are_paired_as_git_pairs_them() {
+    use std::os::unix::fs::symlink;
+    let fx = Fixture::new();
+    let at = |day: u32| format!("2024-03-{day:02}T10:00:00Z");
+    let step = |day: u32, msg: &str| {
+        fx.git(&["add", "-A"]);
+        fx.git_at(
+            &at(day),
+            &ALICE,
+            &["commit", "-q", "--allow-empty", "-m", msg],
+        );
+    };
+    let rm = |p: &str| std::fs::remove_file(fx.path.join(p)).unwrap();
+    fx.write("half/keep.txt", lines(0, 20).as_bytes());
+    fx.write("under/keep.txt", lines(100, 20).as_bytes());
+    fx.write("dup1/same.txt", lines(200, 5).as_bytes());
+    fx.write("dup2/other.txt", lines(200, 5).as_bytes());
+    fx.write("old/a.rs", (lines(300, 16) + &lines(320, 4)).as_bytes());
+    fx.write("old/b.rs", (lines(300, 19) + "y\n").as_bytes());
+    fx.write("kind.txt", b"one\ntwo\nthree\n");
+    fx.write("empty", b"");
+    fx.write("tool.sh", lines(400, 10).as_bytes());
+    fx.write("unix.txt", lines(500, 10).as_bytes());
+    std::fs::create_dir_all(fx.path.join("links")).unwrap();
+    symlink("target-one/with/a/long/path", fx.path.join("links/here")).unwrap();
+    step(1, "base");
+
+    // Exactly 50%: 10 of 20 lines kept, a new basename. A rename.
+    rm("half/keep.txt");
+    fx.write(
+        "moved/half.txt",
+        (lines(0, 10) + &lines(600, 10)).as_bytes(),
+    );
+    step(2, "rename at exactly 50%");
+    // 45%: 9 of 20 lines kept. Not a rename.
+    rm("under/keep.txt");
+    fx.write(
+        "moved/under.txt",
+        (lines(100, 9) + &lines(700, 11)).as_bytes(),
+    );
+    step(3, "rename below 50%");
+    // A symlink renamed with a new target is a delete and an add to git.
+    rm("links/here");
+    symlink("target-one/with/a/long/pathX", fx.path.join("links/there")).unwrap();
+    step(4, "symlink renamed and retargeted");
+    // Two identical sources: the destination with the same basename takes its namesake.
+    rm("dup1/same.txt");
+    rm("dup2/other.txt");
+    fx.write("new/other.txt", lines(200, 5).as_bytes());
+    fx.write("new/zzz.txt", lines(200, 5).as_bytes());
+    step(5, "identical sources");
+    // A unique basename at 80% beats a 95% match with another name.
+    rm("old/a.rs");
+    rm("old/b.rs");
+    fx.write("new/a.rs", lines(300, 20).as_bytes());
+    step(6, "basename before best match");
+    // A file that becomes a symlink, and an empty file renamed.
+    rm("kind.txt");
+    symlink("one", fx.path.join("kind.txt")).unwrap();
+    rm("empty");
+    fx.write("still-empty", b"");
+    step(7, "type change and empty rename");
+    // A rename that also turns on the executable bit and edits a line.
+    rm("tool.sh");
+    fx.write("bin/tool", (lines(400, 9) + "changed\n").as_bytes());
+    std::fs::set_permissions(
+        fx.path.join("bin/tool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    step(8, "rename with mode change");
+    // CRLF: git ignores the CR when scoring, so this is a rename.
+    rm("unix.txt");
+    fx.write("dos.txt", lines(500, 10).replace('\n', "\r\n").as_bytes());
+    step(9, "line endings changed while renaming");
+
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let git = git_numstat(&fx);
+    let rows = query(
+        &data,
+        "select sha, summary, files_changed, additions, deletions from commits",
+    );
+    assert_eq!(rows.len(), 9);
+    for r in rows {
+        let mine = (
+            r["files_changed"].as_i64().unwrap(),
+            r["additions"].as_i64().unwrap(),
+            r["deletions"].as_i64().unwrap(),
+        );
+        assert_eq!(mine, git[r["sha"].as_str().unwrap()], "{}", r["summary"]);
+    }
+    // The cases are what they claim: git's own pairing, commit by commit.
+    let status = |k: usize| fx.git(&["show", "--format=", "--name-status", &format!("HEAD~{k}")]);
+    let expected = [
+        "R050\thalf/keep.txt\tmoved/half.txt",
+        "A\tmoved/under.txt\nD\tunder/keep.txt",
+        "D\tlinks/here\nA\tlinks/there",
+        "R100\tdup2/other.txt\tnew/other.txt\nR100\tdup1/same.txt\tnew/zzz.txt",
+        "R080\told/a.rs\tnew/a.rs\nD\told/b.rs",
+        "T\tkind.txt\nR100\tempty\tstill-empty",
+        "R090\ttool.sh\tbin/tool",
+        "R090\tunix.txt\tdos.txt",
+    ];
+    for (i, want) in expected.iter().enumerate() {
+        assert_eq!(status(7 - i), *want);
+    }
+}

@@ -1,13 +1,15 @@
 //! Diff stats against the first parent, the way `git log --numstat` counts them.
 //!
-//! libgit2 finds the changed paths (tree-to-tree, with git's default rename
-//! detection); the lines are counted with imara-diff's Myers on the two blobs,
+//! libgit2 finds the changed paths (tree-to-tree); renames are paired the way
+//! git pairs them (see `rename.rs`, since libgit2's own scoring differs); the lines are counted with imara-diff's Myers on the two blobs,
 //! which is several times faster than libgit2's patch generation. Counts of a
 //! blob pair are cached, because merges and cherry-picks repeat pairs.
 
 use std::collections::HashMap;
 
-use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
+use git2::{Delta, DiffOptions, FileMode, Oid, Repository};
+
+use super::rename;
 use imara_diff::{Algorithm, Diff, InternedInput, Token};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -82,21 +84,17 @@ impl Differ {
             None => None,
         };
         let mut opts = DiffOptions::new();
-        opts.skip_binary_check(true).ignore_submodules(false);
-        let mut diff =
+        // A file that becomes a symlink is one changed path to git, not two.
+        opts.skip_binary_check(true)
+            .ignore_submodules(false)
+            .include_typechange(true);
+        let diff =
             self.repo
                 .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
-        // git's defaults for `git log`: renames only, 50% similarity, limit 1000.
-        let mut find = DiffFindOptions::new();
-        find.renames(true).rename_threshold(50).rename_limit(1000);
-        if diff.find_similar(Some(&mut find)).is_err() {
-            // Similarity needs blob contents; without them renames stay add+delete.
-            out.complete = false;
-        }
 
         // Collect the changed paths first: the diff borrows the repository,
         // and counting lines needs the cache mutably.
-        let mut changed = Vec::new();
+        let mut changed: Vec<(Side, Side, Vec<u8>)> = Vec::new();
         for delta in diff.deltas() {
             if matches!(
                 delta.status(),
@@ -127,6 +125,10 @@ impl Differ {
         drop(parent_tree);
         drop(tree);
         drop(commit);
+        if !self.pair_renames(&mut changed) {
+            // Similarity needs blob contents; without them renames stay add+delete.
+            out.complete = false;
+        }
 
         let mut id_hasher = Xxh3::new();
         for (old_side, new_side, path) in changed {
@@ -154,6 +156,53 @@ impl Differ {
             out.patch_id = Some(format!("{:032x}", id_hasher.digest128()));
         }
         Ok(out)
+    }
+
+    /// Turns deletions and creations that git would call renames into one
+    /// changed path each, as git's rename detection does. `false` if a blob was unreadable.
+    fn pair_renames(&mut self, changed: &mut Vec<(Side, Side, Vec<u8>)>) -> bool {
+        let deleted: Vec<usize> = (0..changed.len())
+            .filter(|&i| changed[i].1.id.is_zero())
+            .collect();
+        let created: Vec<usize> = (0..changed.len())
+            .filter(|&i| changed[i].0.id.is_zero())
+            .collect();
+        if deleted.is_empty() || created.is_empty() {
+            return true;
+        }
+        fn file<'a>(side: &Side, path: &'a [u8]) -> rename::File<'a> {
+            rename::File {
+                path,
+                id: side.id,
+                mode: u32::from(side.mode),
+            }
+        }
+        let sources: Vec<rename::File> = deleted
+            .iter()
+            .map(|&i| file(&changed[i].0, &changed[i].2))
+            .collect();
+        let dests: Vec<rename::File> = created
+            .iter()
+            .map(|&i| file(&changed[i].1, &changed[i].2))
+            .collect();
+        let repo = &self.repo;
+        let mut blobs =
+            rename::Blobs::new(|id| repo.find_blob(id).ok().map(|b| b.content().to_vec()));
+        let from = rename::find_renames(&sources, &dests, &mut blobs);
+        let mut gone = vec![false; changed.len()];
+        for (d, s) in from.iter().enumerate() {
+            if let Some(s) = s {
+                let (src, dst) = (deleted[*s], created[d]);
+                changed[dst].0 = changed[src].0;
+                gone[src] = true;
+            }
+        }
+        let mut i = 0;
+        changed.retain(|_| {
+            i += 1;
+            !gone[i - 1]
+        });
+        !blobs.unreadable
     }
 
     /// Line counts of one blob pair; `None` when a blob can't be read.

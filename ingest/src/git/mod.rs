@@ -2,6 +2,7 @@
 
 mod diff;
 mod message;
+mod rename;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
