@@ -190,13 +190,12 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn read_commit(repo: &Repository, oid: Oid) -> std::result::Result<CommitRow, git2::Error> {
-    let c = repo.find_commit(oid)?;
+fn commit_row(c: &git2::Commit, sha: String) -> CommitRow {
     let author = c.author();
     let committer = c.committer();
     let message = lossy(c.message_raw_bytes());
-    Ok(CommitRow {
-        sha: oid.to_string(),
+    CommitRow {
+        sha,
         parents: c.parent_ids().map(|p| p.to_string()).collect(),
         author_name: lossy(author.name_bytes()),
         author_email: lossy(author.email_bytes()),
@@ -208,7 +207,123 @@ fn read_commit(repo: &Repository, oid: Oid) -> std::result::Result<CommitRow, gi
         reverts: message::reverts(&message),
         cherry_picked_from: message::cherry_picked_from(&message),
         stats: None,
-    })
+    }
+}
+
+/// What the walkers share: the frontier, the commits seen, and the results.
+struct Walk {
+    frontier: Vec<Oid>,
+    seen: HashSet<Oid>,
+    /// Workers reading a batch: the walk is over when none are and the frontier is empty.
+    reading: usize,
+    rows: Vec<(Oid, CommitRow)>,
+    error: Option<git2::Error>,
+}
+
+/// Every reachable commit, and rows for the wanted ones.
+type Walked = (Vec<Oid>, Vec<(Oid, CommitRow)>);
+
+/// Every commit reachable from `tips`, each read exactly once: a walk whose
+/// frontier `threads` workers share, each with its own libgit2 handle. The
+/// commits `wanted` returns true for come back as rows (parents are read from
+/// the same parsed commit, so no revwalk reads them a second time).
+fn walk_commits(
+    git_dir: &Path,
+    tips: &[Oid],
+    threads: usize,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> std::result::Result<Walked, git2::Error> {
+    let mut seen = HashSet::new();
+    let frontier: Vec<Oid> = tips.iter().copied().filter(|t| seen.insert(*t)).collect();
+    let state = std::sync::Mutex::new(Walk {
+        frontier,
+        seen,
+        reading: 0,
+        rows: Vec::new(),
+        error: None,
+    });
+    let more = std::sync::Condvar::new();
+    let work = || -> std::result::Result<(), git2::Error> {
+        let repo = Repository::open_bare(git_dir)?;
+        let mut batch: Vec<Oid> = Vec::new();
+        let mut parents: Vec<Oid> = Vec::new();
+        let mut rows: Vec<(Oid, CommitRow)> = Vec::new();
+        loop {
+            {
+                let mut s = state.lock().expect("walk lock");
+                loop {
+                    if s.error.is_some() {
+                        return Ok(());
+                    }
+                    if !s.frontier.is_empty() {
+                        // Take up to half the frontier, so the others have work too.
+                        let n = s.frontier.len().div_ceil(2).min(32);
+                        let at = s.frontier.len() - n;
+                        batch.extend(s.frontier.drain(at..));
+                        s.reading += 1;
+                        break;
+                    }
+                    if s.reading == 0 {
+                        more.notify_all();
+                        return Ok(());
+                    }
+                    s = more.wait(s).expect("walk lock");
+                }
+            }
+            let mut failed = None;
+            for oid in batch.drain(..) {
+                match repo.find_commit(oid) {
+                    Ok(c) => {
+                        parents.extend(c.parent_ids());
+                        let sha = oid.to_string();
+                        if wanted(&sha) {
+                            rows.push((oid, commit_row(&c, sha)));
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            batch.clear();
+            let mut s = state.lock().expect("walk lock");
+            s.reading -= 1;
+            if let Some(e) = failed {
+                s.error = Some(e);
+            }
+            s.rows.append(&mut rows);
+            let before = s.frontier.len();
+            for p in parents.drain(..) {
+                if s.seen.insert(p) {
+                    s.frontier.push(p);
+                }
+            }
+            // Wake the waiting walkers for new work, an error, or the end.
+            let wake = s.frontier.len() > before
+                || s.error.is_some()
+                || (s.reading == 0 && s.frontier.is_empty());
+            drop(s);
+            if wake {
+                more.notify_all();
+            }
+        }
+    };
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.max(1)).map(|_| scope.spawn(work)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("walker thread"))
+            .collect()
+    });
+    let walk = state.into_inner().expect("walk lock");
+    if let Some(e) = walk.error {
+        return Err(e);
+    }
+    results
+        .into_iter()
+        .collect::<std::result::Result<(), _>>()?;
+    Ok((walk.seen.into_iter().collect(), walk.rows))
 }
 
 /// Ingests one repository into the store. Incremental: unchanged refs cost one
@@ -272,21 +387,8 @@ pub fn ingest_git(
         return Ok(report);
     }
 
-    // Every commit reachable from the refs.
-    let mut walk = repo
-        .revwalk()
-        .map_err(git_err(path, "starting a revwalk"))?;
-    for r in &refs {
-        let oid = Oid::from_str(&r.sha).expect("sha from git");
-        walk.push(oid)
-            .map_err(git_err(path, format!("walking from {} {}", r.kind, r.name)))?;
-    }
-    let mut reachable: Vec<Oid> = Vec::new();
-    for oid in walk {
-        reachable.push(oid.map_err(git_err(path, "walking history"))?);
-    }
-    let reachable_set: HashSet<String> = reachable.iter().map(|o| o.to_string()).collect();
-
+    // Every commit reachable from the refs, each read once; the new ones
+    // come back as rows.
     let known: HashSet<String> = str_values(
         old_commits
             .column("sha")
@@ -294,44 +396,53 @@ pub fn ingest_git(
     )
     .into_iter()
     .collect();
-    let todo: Vec<Oid> = reachable
+    let tips: Vec<Oid> = refs
         .iter()
-        .copied()
-        .filter(|o| {
-            let s = o.to_string();
-            !known.contains(&s) || need_stats_again.contains(&s)
-        })
+        .map(|r| Oid::from_str(&r.sha).expect("sha from git"))
         .collect();
+    let git_dir = repo.path().to_path_buf();
+    let threads = if opts.threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        opts.threads
+    };
+    let wanted = |s: &str| !known.contains(s) || need_stats_again.contains(s);
+    let (reachable, mut walked) = walk_commits(&git_dir, &tips, threads, &wanted)
+        .map_err(git_err(path, "walking history"))?;
+    let reachable_set: HashSet<String> = reachable.iter().map(|o| o.to_string()).collect();
+    let todo: Vec<Oid> = walked.iter().map(|(oid, _)| *oid).collect();
 
     progress.start(name, todo.len() as u64);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| Error::Input {
-            path: path.into(),
-            message: format!("starting worker threads: {e}"),
-        })?;
-    let git_dir = repo.path().to_path_buf();
     let stats = opts.stats;
-    let rows: Vec<std::result::Result<CommitRow, git2::Error>> = pool.install(|| {
-        todo.par_iter()
-            .with_min_len(64)
-            .map_init(
-                || Repository::open_bare(&git_dir).map(Differ::new),
-                |worker, oid| {
-                    let worker = worker
-                        .as_mut()
-                        .map_err(|e| git2::Error::from_str(&e.to_string()))?;
-                    let mut row = read_commit(worker.repo(), *oid)?;
-                    if stats {
-                        row.stats = Some(worker.stats(*oid)?);
-                    }
-                    progress.advance(1);
-                    Ok(row)
-                },
-            )
-            .collect()
-    });
+    let rows: Vec<std::result::Result<CommitRow, git2::Error>> = if stats {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+            .map_err(|e| Error::Input {
+                path: path.into(),
+                message: format!("starting worker threads: {e}"),
+            })?;
+        pool.install(|| {
+            walked
+                .par_drain(..)
+                .with_min_len(64)
+                .map_init(
+                    || Repository::open_bare(&git_dir).map(Differ::new),
+                    |worker, (oid, mut row)| {
+                        let worker = worker
+                            .as_mut()
+                            .map_err(|e| git2::Error::from_str(&e.to_string()))?;
+                        row.stats = Some(worker.stats(oid)?);
+                        progress.advance(1);
+                        Ok(row)
+                    },
+                )
+                .collect()
+        })
+    } else {
+        progress.advance(todo.len() as u64);
+        walked.drain(..).map(|(_, row)| Ok(row)).collect()
+    };
     let mut new_rows = Vec::with_capacity(rows.len());
     for r in rows {
         new_rows.push(r.map_err(git_err(path, "reading a commit"))?);
