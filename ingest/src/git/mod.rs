@@ -412,7 +412,7 @@ pub fn ingest_git(
     let reachable_set: HashSet<String> = reachable.iter().map(|o| o.to_string()).collect();
     // Newest first, as a revwalk gives them: neighbours share trees and blobs,
     // so each worker's caches stay warm (in walk order the full ingest is 30% slower).
-    walked.sort_by(|a, b| (b.1.committed_at, b.0).cmp(&(a.1.committed_at, a.0)));
+    walked.sort_by_key(|(oid, row)| std::cmp::Reverse((row.committed_at, *oid)));
     let todo: Vec<Oid> = walked.iter().map(|(oid, _)| *oid).collect();
 
     progress.start(name, todo.len() as u64);
