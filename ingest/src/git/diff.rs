@@ -1,17 +1,18 @@
 //! Diff stats against the first parent, the way `git log --numstat` counts them.
 //!
 //! libgit2 finds the changed paths (tree-to-tree); renames are paired the way
-//! git pairs them (see `rename.rs`, since libgit2's own scoring differs); the lines are counted with imara-diff's Myers on the two blobs,
-//! which is several times faster than libgit2's patch generation. Counts of a
+//! git pairs them (`rename.rs`: libgit2's own scoring differs); the lines are
+//! counted with imara-diff's Myers on the two blobs, which is several times
+//! faster than libgit2's patch generation. Counts of a
 //! blob pair are cached, because merges and cherry-picks repeat pairs.
 
 use std::collections::HashMap;
 
 use git2::{Delta, DiffOptions, FileMode, Oid, Repository};
-
-use super::rename;
 use imara_diff::{Algorithm, Diff, InternedInput, Token};
 use xxhash_rust::xxh3::Xxh3;
+
+use super::rename;
 
 /// The numbers `git log --numstat --diff-merges=first-parent` gives for one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

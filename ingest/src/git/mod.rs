@@ -221,7 +221,7 @@ struct Walk {
 }
 
 /// Every reachable commit, and rows for the wanted ones.
-type Walked = (Vec<Oid>, Vec<(Oid, CommitRow)>);
+type Walked = (HashSet<Oid>, Vec<(Oid, CommitRow)>);
 
 /// Every commit reachable from `tips`, each read exactly once: a walk whose
 /// frontier `threads` workers share, each with its own libgit2 handle. The
@@ -323,7 +323,7 @@ fn walk_commits(
     results
         .into_iter()
         .collect::<std::result::Result<(), _>>()?;
-    Ok((walk.seen.into_iter().collect(), walk.rows))
+    Ok((walk.seen, walk.rows))
 }
 
 /// Ingests one repository into the store. Incremental: unchanged refs cost one
@@ -413,9 +413,8 @@ pub fn ingest_git(
     // Newest first, as a revwalk gives them: neighbours share trees and blobs,
     // so each worker's caches stay warm (in walk order the full ingest is 30% slower).
     walked.sort_by_key(|(oid, row)| std::cmp::Reverse((row.committed_at, *oid)));
-    let todo: Vec<Oid> = walked.iter().map(|(oid, _)| *oid).collect();
 
-    progress.start(name, todo.len() as u64);
+    progress.start(name, walked.len() as u64);
     let stats = opts.stats;
     let rows: Vec<std::result::Result<CommitRow, git2::Error>> = if stats {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -443,7 +442,7 @@ pub fn ingest_git(
                 .collect()
         })
     } else {
-        progress.advance(todo.len() as u64);
+        progress.advance(walked.len() as u64);
         walked.drain(..).map(|(_, row)| Ok(row)).collect()
     };
     let mut new_rows = Vec::with_capacity(rows.len());
