@@ -383,6 +383,10 @@ fn concat_frames(table: &TableDef, frames: Vec<DataFrame>) -> Result<DataFrame> 
     Ok(acc)
 }
 
+fn zstd_level_1() -> polars_parquet::write::ZstdLevel {
+    polars_parquet::write::ZstdLevel::try_new(1).expect("1 is a valid zstd level")
+}
+
 fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()> {
     if table.partitioned {
         // The partition value lives in the directory name (hive style).
@@ -395,7 +399,9 @@ fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()>
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
         ParquetWriter::new(&mut file)
-            .with_compression(ParquetCompression::Zstd(None))
+            // Level 1: on a 24k-commit table, 1.5x faster to write than the
+            // default level 3 and 2% larger.
+            .with_compression(ParquetCompression::Zstd(Some(zstd_level_1())))
             .with_statistics(StatisticsOptions::default())
             .finish(&mut df)
             .map_err(|source| Error::Polars {

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::bytes::Regex;
 
 static REVERTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"This reverts commit ([0-9a-fA-F]{7,64})").expect("valid regex"));
@@ -11,14 +11,24 @@ static CHERRY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The sha named by git's revert message, "This reverts commit <sha>."
-pub fn reverts(message: &str) -> Option<String> {
-    REVERTS.captures(message).map(|c| c[1].to_ascii_lowercase())
+/// Takes bytes: messages need not be UTF-8, and the sha is ASCII either way.
+pub fn reverts(message: impl AsRef<[u8]>) -> Option<String> {
+    first_sha(&REVERTS, message.as_ref())
+}
+
+fn first_sha(re: &Regex, message: &[u8]) -> Option<String> {
+    // `captures` allocates; most messages have no match, and `is_match` doesn't.
+    if !re.is_match(message) {
+        return None;
+    }
+    let sha = re.captures(message)?.get(1)?.as_bytes();
+    Some(String::from_utf8_lossy(sha).to_ascii_lowercase())
 }
 
 /// The sha named by `git cherry-pick -x`'s trailer. With a chain of
 /// cherry-picks the first trailer, the original commit, wins.
-pub fn cherry_picked_from(message: &str) -> Option<String> {
-    CHERRY.captures(message).map(|c| c[1].to_ascii_lowercase())
+pub fn cherry_picked_from(message: impl AsRef<[u8]>) -> Option<String> {
+    first_sha(&CHERRY, message.as_ref())
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Git history into the store: refs, commits with diff stats, links between commits.
 
+mod commit;
 mod diff;
 mod message;
+mod pack;
 mod rename;
 
 use std::collections::{HashMap, HashSet};
@@ -93,11 +95,12 @@ pub fn open_repo(path: &Path) -> Result<Repository> {
     }
     // libgit2's is_empty() only recognises an unborn `master`; look for any
     // reference that reaches a commit instead.
-    let has_commit = repo
-        .references()
-        .map_err(git_err(path, "listing references"))?
-        .flatten()
-        .any(|r| r.peel_to_commit().is_ok());
+    let has_commit = repo.head().and_then(|h| h.peel_to_commit()).is_ok()
+        || repo
+            .references()
+            .map_err(git_err(path, "listing references"))?
+            .flatten()
+            .any(|r| r.peel_to_commit().is_ok());
     if !has_commit {
         return Err(Error::EmptyRepo { path: path.into() });
     }
@@ -132,42 +135,60 @@ fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<Ref
         source,
     })?;
     let mut out = vec![];
-    for r in repo
-        .references()
-        .map_err(git_err(path, "listing references"))?
-    {
-        let r = r.map_err(git_err(path, "reading a reference"))?;
-        let Some(full) = r.name().ok().map(str::to_owned) else {
-            continue; // not UTF-8: cannot be named in SQL anyway
-        };
-        let (kind, name) = if let Some(n) = full.strip_prefix("refs/heads/") {
-            ("branch", n.to_owned())
-        } else if let Some(n) = full.strip_prefix("refs/tags/") {
-            ("tag", n.to_owned())
-        } else if globs.is_match(&full) {
-            ("other", full.clone())
-        } else {
-            continue;
-        };
-        let mut tagged_at = None;
-        if kind == "tag" {
-            if let Ok(tag) = r.peel(ObjectType::Tag).and_then(|o| o.peel_to_tag()) {
-                tagged_at = tag.tagger().map(|s| micros(s.when()));
+    // Branches and tags by glob: libgit2 filters the packed refs in C, which
+    // matters where thousands of `refs/pull/*` are packed alongside. Only
+    // `--refs` globs need the whole list.
+    let mut lists = vec![
+        repo.references_glob("refs/heads/*"),
+        repo.references_glob("refs/tags/*"),
+    ];
+    if !extra.is_empty() {
+        lists.push(repo.references());
+    }
+    let lists = lists
+        .into_iter()
+        .map(|l| l.map_err(git_err(path, "listing references")))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, list) in lists.into_iter().enumerate() {
+        for r in list {
+            let r = r.map_err(git_err(path, "reading a reference"))?;
+            if let Some(row) = ref_row(r, i == 2, &globs) {
+                out.push(row);
             }
         }
-        // Refs to trees or blobs (rare tags) are not history: skip them.
-        let Ok(commit) = r.peel_to_commit() else {
-            continue;
-        };
-        out.push(RefRow {
-            name,
-            kind,
-            sha: commit.id().to_string(),
-            tagged_at,
-        });
     }
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(out)
+}
+
+/// A ref's row: from the branch and tag lists, or (`extra`) from the full
+/// list when a `--refs` glob matches; `None` for refs that are not history.
+fn ref_row(r: git2::Reference, extra: bool, globs: &globset::GlobSet) -> Option<RefRow> {
+    // A name that is not UTF-8 cannot be named in SQL anyway.
+    let full = r.name().ok()?;
+    let (kind, name) = match (
+        full.strip_prefix("refs/heads/"),
+        full.strip_prefix("refs/tags/"),
+    ) {
+        (Some(n), _) if !extra => ("branch", n.to_owned()),
+        (_, Some(n)) if !extra => ("tag", n.to_owned()),
+        (None, None) if extra && globs.is_match(full) => ("other", full.to_owned()),
+        _ => return None,
+    };
+    let mut tagged_at = None;
+    if kind == "tag" {
+        if let Ok(tag) = r.peel(ObjectType::Tag).and_then(|o| o.peel_to_tag()) {
+            tagged_at = tag.tagger().map(|s| micros(s.when()));
+        }
+    }
+    // Refs to trees or blobs (rare tags) are not history: skip them.
+    let commit = r.peel_to_commit().ok()?;
+    Some(RefRow {
+        name,
+        kind,
+        sha: commit.id().to_string(),
+        tagged_at,
+    })
 }
 
 /// One commit's metadata, read in parallel.
@@ -193,7 +214,7 @@ fn lossy(b: &[u8]) -> String {
 fn commit_row(c: &git2::Commit, sha: String) -> CommitRow {
     let author = c.author();
     let committer = c.committer();
-    let message = lossy(c.message_raw_bytes());
+    let message = c.message_raw_bytes();
     CommitRow {
         sha,
         parents: c.parent_ids().map(|p| p.to_string()).collect(),
@@ -204,10 +225,44 @@ fn commit_row(c: &git2::Commit, sha: String) -> CommitRow {
         committer_email: lossy(committer.email_bytes()),
         committed_at: micros(c.time()),
         summary: c.summary_bytes().map(lossy).unwrap_or_default(),
-        reverts: message::reverts(&message),
-        cherry_picked_from: message::cherry_picked_from(&message),
+        reverts: message::reverts(message),
+        cherry_picked_from: message::cherry_picked_from(message),
         stats: None,
     }
+}
+
+/// The same row from the fast parser's view of the raw object.
+fn parsed_row(c: &commit::Parsed, sha: String) -> CommitRow {
+    CommitRow {
+        sha,
+        parents: c
+            .parents
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).to_ascii_lowercase())
+            .collect(),
+        author_name: lossy(c.author.name),
+        author_email: lossy(c.author.email),
+        authored_at: c.author.seconds * 1_000_000,
+        committer_name: lossy(c.committer.name),
+        committer_email: lossy(c.committer.email),
+        committed_at: c.committer.seconds * 1_000_000,
+        summary: lossy(&commit::summary(c.message)),
+        reverts: message::reverts(c.message),
+        cherry_picked_from: message::cherry_picked_from(c.message),
+        stats: None,
+    }
+}
+
+/// 40 hex digits (either case) as an object id.
+fn oid_from_hex(hex: &[u8]) -> Option<Oid> {
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut bytes = [0u8; 20];
+    for (b, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        *b = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    (hex.len() == 40)
+        .then(|| Oid::from_bytes(&bytes).ok())
+        .flatten()
 }
 
 /// What the walkers share: the frontier, the commits seen, and the results.
@@ -224,9 +279,11 @@ struct Walk {
 type Walked = (HashSet<Oid>, Vec<(Oid, CommitRow)>);
 
 /// Every commit reachable from `tips`, each read exactly once: a walk whose
-/// frontier `threads` workers share, each with its own libgit2 handle. The
-/// commits `wanted` returns true for come back as rows (parents are read from
-/// the same parsed commit, so no revwalk reads them a second time).
+/// frontier `threads` workers share. The commits `wanted` returns true for
+/// come back as rows (parents are read from the same parsed commit, so no
+/// revwalk reads them a second time). Commits are read from the packs by
+/// [`pack::Packs`] and parsed by [`commit::parse`]; whatever those leave
+/// (loose objects, odd layouts) goes through the worker's libgit2 handle.
 fn walk_commits(
     git_dir: &Path,
     tips: &[Oid],
@@ -243,8 +300,11 @@ fn walk_commits(
         error: None,
     });
     let more = std::sync::Condvar::new();
+    let packs = pack::Packs::open(git_dir);
     let work = || -> std::result::Result<(), git2::Error> {
         let repo = Repository::open_bare(git_dir)?;
+        let mut reader = pack::Reader::default();
+        let mut raw = Vec::new();
         let mut batch: Vec<Oid> = Vec::new();
         let mut parents: Vec<Oid> = Vec::new();
         let mut rows: Vec<(Oid, CommitRow)> = Vec::new();
@@ -272,6 +332,20 @@ fn walk_commits(
             }
             let mut failed = None;
             for oid in batch.drain(..) {
+                if packs.read_commit(oid.as_bytes(), &mut raw, &mut reader) {
+                    if let Some(c) = commit::parse(&raw) {
+                        let before = parents.len();
+                        parents.extend(c.parents.iter().map_while(|h| oid_from_hex(h)));
+                        if parents.len() - before == c.parents.len() {
+                            let sha = oid.to_string();
+                            if wanted(&sha) {
+                                rows.push((oid, parsed_row(&c, sha)));
+                            }
+                            continue;
+                        }
+                        parents.truncate(before);
+                    }
+                }
                 match repo.find_commit(oid) {
                     Ok(c) => {
                         parents.extend(c.parent_ids());
@@ -409,14 +483,16 @@ pub fn ingest_git(
     let wanted = |s: &str| !known.contains(s) || need_stats_again.contains(s);
     let (reachable, mut walked) = walk_commits(&git_dir, &tips, threads, &wanted)
         .map_err(git_err(path, "walking history"))?;
-    let reachable_set: HashSet<String> = reachable.iter().map(|o| o.to_string()).collect();
-    // Newest first, as a revwalk gives them: neighbours share trees and blobs,
-    // so each worker's caches stay warm (in walk order the full ingest is 30% slower).
-    walked.sort_by_key(|(oid, row)| std::cmp::Reverse((row.committed_at, *oid)));
+    let is_reachable = |sha: &str| Oid::from_str(sha).is_ok_and(|o| reachable.contains(&o));
+    if opts.stats {
+        // Newest first, as a revwalk gives them: neighbours share trees and blobs,
+        // so each worker's caches stay warm (in walk order the full ingest is 30% slower).
+        walked.sort_by_key(|(oid, row)| std::cmp::Reverse((row.committed_at, *oid)));
+    }
 
     progress.start(name, walked.len() as u64);
     let stats = opts.stats;
-    let rows: Vec<std::result::Result<CommitRow, git2::Error>> = if stats {
+    let mut new_rows: Vec<CommitRow> = if stats {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
             .build()
@@ -439,17 +515,15 @@ pub fn ingest_git(
                         Ok(row)
                     },
                 )
-                .collect()
+                .collect::<std::result::Result<_, git2::Error>>()
         })
+        .map_err(git_err(path, "reading a commit"))?
     } else {
         progress.advance(walked.len() as u64);
-        walked.drain(..).map(|(_, row)| Ok(row)).collect()
+        walked.into_iter().map(|(_, row)| row).collect()
     };
-    let mut new_rows = Vec::with_capacity(rows.len());
-    for r in rows {
-        new_rows.push(r.map_err(git_err(path, "reading a commit"))?);
-    }
-    new_rows.sort_by(|a, b| (a.committed_at, &a.sha).cmp(&(b.committed_at, &b.sha)));
+    // Shas are unique, so an unstable sort gives one order.
+    new_rows.sort_unstable_by(|a, b| (a.committed_at, &a.sha).cmp(&(b.committed_at, &b.sha)));
     report.unreadable_blobs = new_rows
         .iter()
         .filter_map(|r| r.stats.as_ref())
@@ -460,7 +534,7 @@ pub fn ingest_git(
     // Commits: append the new ones, or rewrite when reachability changed or
     // stats were filled in.
     let new_df = commits_frame(name, &new_rows)?;
-    let old_unreachable_now = known.iter().filter(|s| !reachable_set.contains(*s)).count();
+    let old_unreachable_now = known.iter().filter(|s| !is_reachable(s)).count();
     let reach_col = old_commits
         .column("reachable")
         .map_err(polars_err("reading commits"))?;
@@ -479,7 +553,7 @@ pub fn ingest_git(
                 .map_err(polars_err("reading commits"))?,
         )
         .iter()
-        .map(|s| Some(reachable_set.contains(s)))
+        .map(|s| Some(is_reachable(s)))
         .collect();
         let mut old = old_commits.clone();
         old.with_column(flags.with_name("reachable".into()).into_column())
@@ -633,15 +707,15 @@ fn refs_frame(repo: &str, refs: &[RefRow], now: i64) -> Result<DataFrame> {
 
 fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
     let n = rows.len();
-    let parents: ListChunked = rows
-        .iter()
-        .map(|r| {
-            Some(Series::new(
-                PlSmallStr::EMPTY,
-                r.parents.iter().map(String::as_str).collect::<Vec<_>>(),
-            ))
-        })
-        .collect();
+    let mut parents = ListStringChunkedBuilder::new(
+        "parents".into(),
+        n,
+        rows.iter().map(|r| r.parents.len()).sum(),
+    );
+    for r in rows {
+        parents.append_values_iter(r.parents.iter().map(String::as_str));
+    }
+    let parents = parents.finish();
     let stat = |f: fn(&CommitStats) -> i64| -> Vec<Option<i64>> {
         rows.iter().map(|r| r.stats.as_ref().map(f)).collect()
     };
@@ -666,7 +740,7 @@ fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
         "reachable" => vec![true; n],
     )
     .map_err(polars_err("building commits"))?;
-    df.with_column(parents.with_name("parents".into()).into_column())
+    df.with_column(parents.into_column())
         .map_err(polars_err("building commits"))?;
     time_cols(df, &["authored_at", "committed_at"])
 }
