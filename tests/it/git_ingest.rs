@@ -548,3 +548,118 @@ fn renames_are_paired_as_git_pairs_them() {
         assert_eq!(status(7 - i), *want);
     }
 }
+
+/// The tree walk: a file that becomes a directory and back, a deep tree
+/// deleted, a mode-only change, names that sort around `dir/` (`dir.c`,
+/// `dir-x`, `dir0`), a submodule added, bumped and replaced by a file, and
+/// untouched subtrees beside each change. Every commit must equal git's numstat.
+#[test]
+fn tree_shapes_match_git_numstat() {
+    let fx = Fixture::new();
+    let at = |day: u32| format!("2024-04-{day:02}T10:00:00Z");
+    let step = |day: u32, msg: &str| {
+        fx.git(&["add", "-A"]);
+        fx.git_at(
+            &at(day),
+            &ALICE,
+            &["commit", "-q", "--allow-empty", "-m", msg],
+        );
+    };
+    let rm_rf = |p: &str| {
+        let path = fx.path.join(p);
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+    };
+    fx.write("untouched/a/b/c.txt", lines(0, 5).as_bytes());
+    fx.write("thing", lines(10, 3).as_bytes());
+    fx.write("dir.c", lines(20, 2).as_bytes());
+    fx.write("dir-x", lines(30, 2).as_bytes());
+    fx.write("dir0", lines(40, 2).as_bytes());
+    fx.write("dir/inner.txt", lines(50, 4).as_bytes());
+    fx.write("deep/1/2/3/4.txt", lines(60, 6).as_bytes());
+    fx.write("deep/1/other.txt", lines(70, 2).as_bytes());
+    fx.write("script.sh", lines(80, 3).as_bytes());
+    step(1, "base");
+    // A file becomes a directory of the same name.
+    rm_rf("thing");
+    fx.write("thing/now-a-dir.txt", lines(90, 7).as_bytes());
+    fx.write("thing/second.txt", lines(100, 1).as_bytes());
+    step(2, "file to directory");
+    // And back.
+    rm_rf("thing");
+    fx.write("thing", lines(110, 2).as_bytes());
+    step(3, "directory to file");
+    // A deep tree deleted; neighbours of `dir/` edited.
+    rm_rf("deep");
+    fx.write("dir.c", lines(20, 3).as_bytes());
+    fx.write("dir0", lines(41, 2).as_bytes());
+    fx.write("dir/inner.txt", lines(50, 5).as_bytes());
+    step(4, "deep delete, sort neighbours");
+    // Only the executable bit.
+    std::fs::set_permissions(
+        fx.path.join("script.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    step(5, "mode only");
+    // A submodule (a gitlink entry), bumped, then replaced by a file.
+    let gitlink = |sha: &str| {
+        fx.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{sha},vendor/lib"),
+        ])
+    };
+    let commit_at = |day: u32, msg: &str| {
+        fx.git_at(&at(day), &ALICE, &["commit", "-q", "-m", msg]);
+    };
+    gitlink("1111111111111111111111111111111111111111");
+    commit_at(6, "submodule added");
+    gitlink("2222222222222222222222222222222222222222");
+    commit_at(7, "submodule bumped");
+    fx.git(&["rm", "-q", "--cached", "vendor/lib"]);
+    fx.write("vendor/lib", lines(120, 4).as_bytes());
+    step(8, "submodule becomes a file");
+
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let git = git_numstat(&fx);
+    let rows = query(
+        &data,
+        "select sha, summary, files_changed, additions, deletions from commits",
+    );
+    assert_eq!(rows.len(), 8);
+    for r in &rows {
+        let mine = (
+            r["files_changed"].as_i64().unwrap(),
+            r["additions"].as_i64().unwrap(),
+            r["deletions"].as_i64().unwrap(),
+        );
+        assert_eq!(mine, git[r["sha"].as_str().unwrap()], "{}", r["summary"]);
+    }
+    // Hand-checked: what each step must count (files, +, -).
+    let by_summary: HashMap<&str, (i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["summary"].as_str().unwrap(),
+                (
+                    r["files_changed"].as_i64().unwrap(),
+                    r["additions"].as_i64().unwrap(),
+                    r["deletions"].as_i64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(by_summary["file to directory"], (3, 8, 3));
+    assert_eq!(by_summary["directory to file"], (3, 2, 8));
+    assert_eq!(by_summary["deep delete, sort neighbours"], (5, 3, 9));
+    assert_eq!(by_summary["mode only"], (1, 0, 0));
+    assert_eq!(by_summary["submodule added"], (1, 1, 0));
+    assert_eq!(by_summary["submodule bumped"], (1, 1, 1));
+    assert_eq!(by_summary["submodule becomes a file"], (1, 4, 1));
+}

@@ -1,6 +1,8 @@
 //! Diff stats against the first parent, the way `git log --numstat` counts them.
 //!
-//! libgit2 finds the changed paths (tree-to-tree); renames are paired the way
+//! The changed paths come from our own walk of the two trees, which skips
+//! subtrees that did not change, as git's `tree-diff.c` does (libgit2 reads
+//! trees and blobs); renames are paired the way
 //! git pairs them (`rename.rs`: libgit2's own scoring differs); the lines are
 //! counted with imara-diff's Myers on the two blobs, which is several times
 //! faster than libgit2's patch generation. Counts of a
@@ -8,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use git2::{Delta, DiffOptions, FileMode, Oid, Repository};
+use git2::{Oid, Repository};
 use imara_diff::{Algorithm, Diff, InternedInput, Token};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -67,16 +69,10 @@ impl Differ {
             complete: true,
             ..Default::default()
         };
-        let tree = match commit.tree() {
-            Ok(t) => t,
-            Err(_) => {
-                out.complete = false;
-                return Ok(out);
-            }
-        };
+        let tree = commit.tree_id();
         let parent_tree = match commit.parent_ids().next() {
-            Some(pid) => match self.repo.find_commit(pid).and_then(|p| p.tree()) {
-                Ok(t) => Some(t),
+            Some(pid) => match self.repo.find_commit(pid) {
+                Ok(p) => Some(p.tree_id()),
                 Err(_) => {
                     out.complete = false;
                     return Ok(out);
@@ -84,48 +80,16 @@ impl Differ {
             },
             None => None,
         };
-        let mut opts = DiffOptions::new();
-        // A file that becomes a symlink is one changed path to git, not two.
-        opts.skip_binary_check(true)
-            .ignore_submodules(false)
-            .include_typechange(true);
-        let diff =
-            self.repo
-                .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
-
-        // Collect the changed paths first: the diff borrows the repository,
-        // and counting lines needs the cache mutably.
-        let mut changed: Vec<(Side, Side, Vec<u8>)> = Vec::new();
-        for delta in diff.deltas() {
-            if matches!(
-                delta.status(),
-                Delta::Unmodified | Delta::Ignored | Delta::Untracked
-            ) {
-                continue;
-            }
-            let old = delta.old_file();
-            let new = delta.new_file();
-            let path = new
-                .path_bytes()
-                .or(old.path_bytes())
-                .unwrap_or(b"")
-                .to_vec();
-            changed.push((
-                Side {
-                    id: old.id(),
-                    mode: old.mode(),
-                },
-                Side {
-                    id: new.id(),
-                    mode: new.mode(),
-                },
-                path,
-            ));
-        }
-        drop(diff);
-        drop(parent_tree);
-        drop(tree);
         drop(commit);
+        let mut changed: Vec<(Side, Side, Vec<u8>)> = Vec::new();
+        if self
+            .diff_trees(parent_tree, Some(tree), &mut Vec::new(), &mut changed)
+            .is_err()
+        {
+            // A tree that can't be read (partial clone, missing objects).
+            out.complete = false;
+            return Ok(out);
+        }
         if !self.pair_renames(&mut changed) {
             // Similarity needs blob contents; without them renames stay add+delete.
             out.complete = false;
@@ -159,6 +123,83 @@ impl Differ {
         Ok(out)
     }
 
+    /// The changed non-tree paths between two trees, in path order, the way
+    /// git's `tree-diff.c` finds them: both sorted entry lists are merged,
+    /// subtrees with the same id are skipped without being read, and a type
+    /// change between two non-trees (file, symlink, submodule) is one changed
+    /// path. libgit2's tree-to-tree diff expands every subtree of both sides
+    /// instead; on rust-lang/cargo, replacing it took the full ingest from
+    /// 14.67 s to 11.2–11.6 s.
+    fn diff_trees(
+        &self,
+        old: Option<Oid>,
+        new: Option<Oid>,
+        prefix: &mut Vec<u8>,
+        out: &mut Vec<(Side, Side, Vec<u8>)>,
+    ) -> Result<(), git2::Error> {
+        let entries = |id: Option<Oid>| -> Result<Vec<Entry>, git2::Error> {
+            let Some(id) = id else { return Ok(Vec::new()) };
+            let tree = self.repo.find_tree(id)?;
+            Ok(tree
+                .iter()
+                .map(|e| Entry {
+                    name: e.name_bytes().to_vec(),
+                    id: e.id(),
+                    mode: e.filemode_raw() as u32,
+                })
+                .collect())
+        };
+        let (a, b) = (entries(old)?, entries(new)?);
+        let (mut i, mut j) = (0, 0);
+        let none = Side {
+            id: Oid::ZERO_SHA1,
+            mode: 0,
+        };
+        while i < a.len() || j < b.len() {
+            let order = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => tree_order(x, y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            let (gone, came) = match order {
+                std::cmp::Ordering::Less => (Some(&a[i]), None),
+                std::cmp::Ordering::Greater => (None, Some(&b[j])),
+                std::cmp::Ordering::Equal => (Some(&a[i]), Some(&b[j])),
+            };
+            if gone.is_some() {
+                i += 1;
+            }
+            if came.is_some() {
+                j += 1;
+            }
+            if let (Some(x), Some(y)) = (gone, came) {
+                if x.id == y.id && x.mode == y.mode {
+                    continue;
+                }
+            }
+            let name = gone.or(came).map(|e| e.name.as_slice()).unwrap_or_default();
+            let len = prefix.len();
+            prefix.extend_from_slice(name);
+            let tree_of = |e: Option<&Entry>| e.filter(|e| e.is_tree()).map(|e| e.id);
+            let file_of = |e: Option<&Entry>| {
+                e.filter(|e| !e.is_tree()).map_or(none, |e| Side {
+                    id: e.id,
+                    mode: e.mode,
+                })
+            };
+            // Equal names are either both trees or both not (tree order
+            // sorts a tree as `name/`), so this is a subtree or one path.
+            if tree_of(gone).is_some() || tree_of(came).is_some() {
+                prefix.push(b'/');
+                self.diff_trees(tree_of(gone), tree_of(came), prefix, out)?;
+            } else {
+                out.push((file_of(gone), file_of(came), prefix.clone()));
+            }
+            prefix.truncate(len);
+        }
+        Ok(())
+    }
+
     /// Turns deletions and creations that git would call renames into one
     /// changed path each, as git's rename detection does. `false` if a blob was unreadable.
     fn pair_renames(&mut self, changed: &mut Vec<(Side, Side, Vec<u8>)>) -> bool {
@@ -175,7 +216,7 @@ impl Differ {
             rename::File {
                 path,
                 id: side.id,
-                mode: u32::from(side.mode),
+                mode: side.mode,
             }
         }
         let sources: Vec<rename::File> = deleted
@@ -233,7 +274,7 @@ impl<'r> Content<'r> {
         if side.id.is_zero() {
             return Some(Content::Empty);
         }
-        if side.mode == FileMode::Commit {
+        if side.mode & 0o170000 == 0o160000 {
             // A submodule: git diffs the text "Subproject commit <sha>".
             return Some(Content::Text(
                 format!("Subproject commit {}\n", side.id).into_bytes(),
@@ -254,7 +295,35 @@ impl<'r> Content<'r> {
 #[derive(Clone, Copy)]
 struct Side {
     id: Oid,
-    mode: FileMode,
+    /// The raw git mode (`0o100644`, `0o120000`, `0o160000`...), 0 when absent.
+    mode: u32,
+}
+
+/// One entry of a tree, as read for the diff.
+struct Entry {
+    name: Vec<u8>,
+    id: Oid,
+    mode: u32,
+}
+
+impl Entry {
+    fn is_tree(&self) -> bool {
+        self.mode & 0o170000 == 0o040000
+    }
+}
+
+/// git's `base_name_compare`: names compare bytewise, and a tree's name as
+/// if it ended in `/`, which is how trees are sorted.
+fn tree_order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+    let n = a.name.len().min(b.name.len());
+    a.name[..n].cmp(&b.name[..n]).then_with(|| {
+        let end = |e: &Entry| match e.name.get(n) {
+            Some(c) => *c,
+            None if e.is_tree() => b'/',
+            None => 0,
+        };
+        end(a).cmp(&end(b))
+    })
 }
 
 fn pad16(b: &[u8]) -> [u8; 16] {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use flowmeter_store::{WriteGuard, COMMITS, REFS, REF_HISTORY, REPOS};
-use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
+use git2::{Oid, Repository, RepositoryOpenFlags};
 use globset::{Glob, GlobSetBuilder};
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -134,55 +134,138 @@ fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<Ref
         glob: extra.join(","),
         source,
     })?;
-    let mut out = vec![];
-    // Branches and tags by glob: libgit2 filters the packed refs in C, which
-    // matters where thousands of `refs/pull/*` are packed alongside. Only
-    // `--refs` globs need the whole list.
-    let mut lists = vec![
-        repo.references_glob("refs/heads/*"),
-        repo.references_glob("refs/tags/*"),
-    ];
-    if !extra.is_empty() {
-        lists.push(repo.references());
-    }
-    let lists = lists
+    let targets = match files_backend_refs(repo) {
+        Some(t) if extra.is_empty() => t,
+        _ => libgit2_refs(repo, path, extra, &globs)?,
+    };
+    let mut out: Vec<RefRow> = targets
         .into_iter()
-        .map(|l| l.map_err(git_err(path, "listing references")))
-        .collect::<Result<Vec<_>>>()?;
-    for (i, list) in lists.into_iter().enumerate() {
-        for r in list {
-            let r = r.map_err(git_err(path, "reading a reference"))?;
-            if let Some(row) = ref_row(r, i == 2, &globs) {
-                out.push(row);
-            }
-        }
-    }
+        .filter_map(|(full, target)| ref_row(repo, &full, target, &globs))
+        .collect();
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(out)
 }
 
-/// A ref's row: from the branch and tag lists, or (`extra`) from the full
-/// list when a `--refs` glob matches; `None` for refs that are not history.
-fn ref_row(r: git2::Reference, extra: bool, globs: &globset::GlobSet) -> Option<RefRow> {
-    // A name that is not UTF-8 cannot be named in SQL anyway.
-    let full = r.name().ok()?;
+/// Every branch and tag with its target, read the way git reads the files
+/// backend: `packed-refs`, then loose ref files, which win. libgit2 loads all
+/// of `packed-refs` into a sorted cache to list any of it; where thousands
+/// of `refs/pull/*` are packed (rust-lang/cargo: 9,426), that was most of
+/// the ref reading. `None` for anything else (reftable, an odd line or
+/// file), and libgit2 lists them instead.
+fn files_backend_refs(repo: &Repository) -> Option<Vec<(String, Oid)>> {
+    let common = repo.commondir();
+    if common.join("reftable").exists() {
+        return None;
+    }
+    let wanted = |name: &str| name.starts_with("refs/heads/") || name.starts_with("refs/tags/");
+    let mut refs: std::collections::BTreeMap<String, Oid> = Default::default();
+    match std::fs::read(common.join("packed-refs")) {
+        Ok(bytes) => {
+            for line in bytes.split(|&b| b == b'\n') {
+                if line.is_empty() || line[0] == b'#' || line[0] == b'^' {
+                    continue;
+                }
+                if line.get(40) != Some(&b' ') {
+                    return None;
+                }
+                let Ok(name) = std::str::from_utf8(&line[41..]) else {
+                    continue; // not UTF-8: cannot be named in SQL anyway
+                };
+                if wanted(name) {
+                    refs.insert(name.to_owned(), oid_from_hex(&line[..40])?);
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(_) => return None,
+    }
+    let mut dirs = vec![common.join("refs/heads"), common.join("refs/tags")];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => return None,
+        };
+        for entry in entries {
+            let path = entry.ok()?.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Some(name) = path
+                .strip_prefix(common)
+                .ok()
+                .and_then(|p| p.to_str())
+                .map(|p| p.replace(std::path::MAIN_SEPARATOR, "/"))
+            else {
+                continue;
+            };
+            if name.ends_with(".lock") {
+                continue; // a ref being written, as git and libgit2 skip it
+            }
+            let content = std::fs::read(&path).ok()?;
+            let content = content.strip_suffix(b"\n").unwrap_or(&content);
+            if content.starts_with(b"ref: ") {
+                // A symbolic ref: libgit2 resolves it; a dangling one is not history.
+                match repo.refname_to_id(&name) {
+                    Ok(id) => refs.insert(name, id),
+                    Err(_) => refs.remove(&name),
+                };
+            } else {
+                refs.insert(name, oid_from_hex(content)?);
+            }
+        }
+    }
+    Some(refs.into_iter().collect())
+}
+
+/// Branches, tags and refs matching `globs`, with their targets, as libgit2
+/// lists them.
+fn libgit2_refs(
+    repo: &Repository,
+    path: &Path,
+    extra: &[String],
+    globs: &globset::GlobSet,
+) -> Result<Vec<(String, Oid)>> {
+    let mut out = vec![];
+    for r in repo
+        .references()
+        .map_err(git_err(path, "listing references"))?
+    {
+        let r = r.map_err(git_err(path, "reading a reference"))?;
+        let Ok(full) = r.name().map(str::to_owned) else {
+            continue; // not UTF-8: cannot be named in SQL anyway
+        };
+        let branch_or_tag = full.starts_with("refs/heads/") || full.starts_with("refs/tags/");
+        if !branch_or_tag && (extra.is_empty() || !globs.is_match(&full)) {
+            continue;
+        }
+        // A dangling symbolic ref is not history.
+        if let Some(target) = r.resolve().ok().and_then(|r| r.target()) {
+            out.push((full, target));
+        }
+    }
+    Ok(out)
+}
+
+/// A ref's row; `None` for refs that are not history (trees, blobs).
+fn ref_row(repo: &Repository, full: &str, target: Oid, globs: &globset::GlobSet) -> Option<RefRow> {
     let (kind, name) = match (
         full.strip_prefix("refs/heads/"),
         full.strip_prefix("refs/tags/"),
     ) {
-        (Some(n), _) if !extra => ("branch", n.to_owned()),
-        (_, Some(n)) if !extra => ("tag", n.to_owned()),
-        (None, None) if extra && globs.is_match(full) => ("other", full.to_owned()),
+        (Some(n), _) => ("branch", n.to_owned()),
+        (_, Some(n)) => ("tag", n.to_owned()),
+        (None, None) if globs.is_match(full) => ("other", full.to_owned()),
         _ => return None,
     };
-    let mut tagged_at = None;
-    if kind == "tag" {
-        if let Ok(tag) = r.peel(ObjectType::Tag).and_then(|o| o.peel_to_tag()) {
-            tagged_at = tag.tagger().map(|s| micros(s.when()));
-        }
-    }
-    // Refs to trees or blobs (rare tags) are not history: skip them.
-    let commit = r.peel_to_commit().ok()?;
+    let object = repo.find_object(target, None).ok()?;
+    // An annotated tag keeps its own date.
+    let tagged_at = match (kind, object.as_tag()) {
+        ("tag", Some(tag)) => tag.tagger().map(|s| micros(s.when())),
+        _ => None,
+    };
+    let commit = object.peel_to_commit().ok()?;
     Some(RefRow {
         name,
         kind,
@@ -409,6 +492,12 @@ pub fn ingest_git(
     progress: &dyn Progress,
 ) -> Result<GitReport> {
     let started = Instant::now();
+    eprintln!(
+        "TM ingest {:?}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    );
     // git does not re-hash objects it reads; libgit2 does unless told not to.
     // Reads stay checked by zlib's CRC and pack index; this only skips SHA-1.
     git2::opts::strict_hash_verification(false);
@@ -743,4 +832,110 @@ fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
     df.with_column(parents.into_column())
         .map_err(polars_err("building commits"))?;
     time_cols(df, &["authored_at", "committed_at"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
+            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Packed refs, loose refs that override them, nested names, symbolic
+    /// and dangling refs, a lock file and thousands of packed pull refs: the
+    /// files-backend reader lists exactly what libgit2 lists.
+    #[test]
+    fn branch_and_tag_listing_agrees_with_libgit2() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["config", "user.name", "Refs Test"]);
+        git(d, &["config", "user.email", "refs@example.com"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        git(d, &["branch", "feature/deep/name"]);
+        git(d, &["branch", "moved"]);
+        git(d, &["tag", "light"]);
+        git(d, &["tag", "-a", "annotated", "-m", "release"]);
+        let tree = git(d, &["rev-parse", "HEAD^{tree}"]);
+        git(d, &["tag", "a-tree", tree.trim()]);
+        let head = git(d, &["rev-parse", "HEAD"]);
+        let mut pulls = String::new();
+        for i in 0..3000 {
+            pulls.push_str(&format!("create refs/pull/{i}/head {}\n", head.trim()));
+        }
+        let mut child = Command::new("git")
+            .args(["update-ref", "--stdin"])
+            .current_dir(d)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(pulls.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        git(d, &["pack-refs", "--all"]);
+        // After packing: a loose ref overrides its packed one, new loose refs.
+        git(d, &["commit", "-q", "--allow-empty", "-m", "two"]);
+        git(d, &["branch", "-f", "moved", "HEAD"]);
+        git(d, &["branch", "loose/only"]);
+        git(d, &["symbolic-ref", "refs/heads/alias", "refs/heads/main"]);
+        git(
+            d,
+            &["symbolic-ref", "refs/heads/dangling", "refs/heads/nowhere"],
+        );
+        std::fs::write(d.join(".git/refs/heads/main.lock"), "junk\n").unwrap();
+
+        let repo = Repository::open(d).unwrap();
+        let ours = files_backend_refs(&repo).expect("files backend");
+        let globs = GlobSetBuilder::new().build().unwrap();
+        let mut theirs = libgit2_refs(&repo, d, &[], &globs).unwrap();
+        theirs.sort();
+        assert_eq!(ours, theirs);
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "refs/heads/alias",
+                "refs/heads/feature/deep/name",
+                "refs/heads/loose/only",
+                "refs/heads/main",
+                "refs/heads/moved",
+                "refs/tags/a-tree",
+                "refs/tags/annotated",
+                "refs/tags/light",
+            ]
+        );
+        let moved = ours
+            .iter()
+            .find(|(n, _)| n == "refs/heads/moved")
+            .unwrap()
+            .1;
+        assert_eq!(moved.to_string(), git(d, &["rev-parse", "HEAD"]).trim());
+        // The rows: the tree tag is not history, the annotated tag keeps its date.
+        let rows = read_refs(&repo, d, &[]).unwrap();
+        assert_eq!(rows.len(), 7);
+        let annotated = rows.iter().find(|r| r.name == "annotated").unwrap();
+        assert_eq!(annotated.tagged_at, Some(1_704_164_645_000_000));
+        assert!(rows.iter().all(|r| r.name != "a-tree"));
+    }
 }
