@@ -436,6 +436,35 @@ fn lines(from: u32, n: u32) -> String {
     (from..from + n).map(|i| format!("line {i:03}\n")).collect()
 }
 
+/// `git add -A` and a commit at `date`, empty or not.
+fn commit_all(fx: &Fixture, date: &str, msg: &str) {
+    fx.git(&["add", "-A"]);
+    fx.git_at(date, &ALICE, &["commit", "-q", "--allow-empty", "-m", msg]);
+}
+
+/// Ingests `fx`, asserts every commit's (files, additions, deletions) equals
+/// git's numstat, and returns them by commit summary.
+fn ingest_and_match_numstat(fx: &Fixture) -> HashMap<String, (i64, i64, i64)> {
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    let git = git_numstat(fx);
+    let rows = query(
+        &data,
+        "select sha, summary, files_changed, additions, deletions from commits",
+    );
+    let mut out = HashMap::new();
+    for r in rows {
+        let mine = (
+            r["files_changed"].as_i64().unwrap(),
+            r["additions"].as_i64().unwrap(),
+            r["deletions"].as_i64().unwrap(),
+        );
+        assert_eq!(mine, git[r["sha"].as_str().unwrap()], "{}", r["summary"]);
+        out.insert(r["summary"].as_str().unwrap().to_owned(), mine);
+    }
+    out
+}
+
 /// Renames where libgit2's similarity and git's disagree: scores right at
 /// 50%, symlinks, identical sources, basename preference, type and mode
 /// changes, CRLF. Each commit is one case; every count must equal git's.
@@ -443,15 +472,7 @@ fn lines(from: u32, n: u32) -> String {
 fn renames_are_paired_as_git_pairs_them() {
     use std::os::unix::fs::symlink;
     let fx = Fixture::new();
-    let at = |day: u32| format!("2024-03-{day:02}T10:00:00Z");
-    let step = |day: u32, msg: &str| {
-        fx.git(&["add", "-A"]);
-        fx.git_at(
-            &at(day),
-            &ALICE,
-            &["commit", "-q", "--allow-empty", "-m", msg],
-        );
-    };
+    let step = |day: u32, msg: &str| commit_all(&fx, &format!("2024-03-{day:02}T10:00:00Z"), msg);
     let rm = |p: &str| std::fs::remove_file(fx.path.join(p)).unwrap();
     fx.write("half/keep.txt", lines(0, 20).as_bytes());
     fx.write("under/keep.txt", lines(100, 20).as_bytes());
@@ -516,22 +537,7 @@ fn renames_are_paired_as_git_pairs_them() {
     fx.write("dos.txt", lines(500, 10).replace('\n', "\r\n").as_bytes());
     step(9, "line endings changed while renaming");
 
-    let data = fx.dir.path().join("store");
-    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
-    let git = git_numstat(&fx);
-    let rows = query(
-        &data,
-        "select sha, summary, files_changed, additions, deletions from commits",
-    );
-    assert_eq!(rows.len(), 9);
-    for r in rows {
-        let mine = (
-            r["files_changed"].as_i64().unwrap(),
-            r["additions"].as_i64().unwrap(),
-            r["deletions"].as_i64().unwrap(),
-        );
-        assert_eq!(mine, git[r["sha"].as_str().unwrap()], "{}", r["summary"]);
-    }
+    assert_eq!(ingest_and_match_numstat(&fx).len(), 9);
     // The cases are what they claim: git's own pairing, commit by commit.
     let status = |k: usize| fx.git(&["show", "--format=", "--name-status", &format!("HEAD~{k}")]);
     let expected = [
@@ -557,14 +563,7 @@ fn renames_are_paired_as_git_pairs_them() {
 fn tree_shapes_match_git_numstat() {
     let fx = Fixture::new();
     let at = |day: u32| format!("2024-04-{day:02}T10:00:00Z");
-    let step = |day: u32, msg: &str| {
-        fx.git(&["add", "-A"]);
-        fx.git_at(
-            &at(day),
-            &ALICE,
-            &["commit", "-q", "--allow-empty", "-m", msg],
-        );
-    };
+    let step = |day: u32, msg: &str| commit_all(&fx, &at(day), msg);
     let rm_rf = |p: &str| {
         let path = fx.path.join(p);
         if path.is_dir() {
@@ -625,36 +624,9 @@ fn tree_shapes_match_git_numstat() {
     fx.write("vendor/lib", lines(120, 4).as_bytes());
     step(8, "submodule becomes a file");
 
-    let data = fx.dir.path().join("store");
-    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
-    let git = git_numstat(&fx);
-    let rows = query(
-        &data,
-        "select sha, summary, files_changed, additions, deletions from commits",
-    );
-    assert_eq!(rows.len(), 8);
-    for r in &rows {
-        let mine = (
-            r["files_changed"].as_i64().unwrap(),
-            r["additions"].as_i64().unwrap(),
-            r["deletions"].as_i64().unwrap(),
-        );
-        assert_eq!(mine, git[r["sha"].as_str().unwrap()], "{}", r["summary"]);
-    }
+    let by_summary = ingest_and_match_numstat(&fx);
+    assert_eq!(by_summary.len(), 8);
     // Hand-checked: what each step must count (files, +, -).
-    let by_summary: HashMap<&str, (i64, i64, i64)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["summary"].as_str().unwrap(),
-                (
-                    r["files_changed"].as_i64().unwrap(),
-                    r["additions"].as_i64().unwrap(),
-                    r["deletions"].as_i64().unwrap(),
-                ),
-            )
-        })
-        .collect();
     assert_eq!(by_summary["file to directory"], (3, 8, 3));
     assert_eq!(by_summary["directory to file"], (3, 2, 8));
     assert_eq!(by_summary["deep delete, sort neighbours"], (5, 3, 9));

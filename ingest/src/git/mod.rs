@@ -5,6 +5,8 @@ mod diff;
 mod message;
 mod pack;
 mod rename;
+#[cfg(test)]
+mod test_git;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -837,25 +839,7 @@ fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
+    use crate::git::test_git::git;
 
     /// Packed refs, loose refs that override them, nested names, symbolic
     /// and dangling refs, a lock file and thousands of packed pull refs: the
@@ -879,7 +863,7 @@ mod tests {
         for i in 0..3000 {
             pulls.push_str(&format!("create refs/pull/{i}/head {}\n", head.trim()));
         }
-        let mut child = Command::new("git")
+        let mut child = std::process::Command::new("git")
             .args(["update-ref", "--stdin"])
             .current_dir(d)
             .stdin(std::process::Stdio::piped())

@@ -274,25 +274,7 @@ impl Packs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
+    use crate::git::test_git::git;
 
     /// Packed the ways git packs (offset deltas, ref deltas, 64-bit offsets)
     /// plus loose commits after the pack, every commit reads back
