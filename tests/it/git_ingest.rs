@@ -635,3 +635,25 @@ fn tree_shapes_match_git_numstat() {
     assert_eq!(by_summary["submodule bumped"], (1, 1, 1));
     assert_eq!(by_summary["submodule becomes a file"], (1, 4, 1));
 }
+
+/// Without `--quiet`, an ingest says one summary line per repo on stderr and
+/// nothing else; with it, nothing at all (a stray debug print fails this).
+#[test]
+fn ingest_output_is_one_line_or_nothing() {
+    let h = build();
+    let repo = h.fx.path.to_str().unwrap();
+    for (i, extra) in [&[][..], &["--no-stats"][..]].iter().enumerate() {
+        let data = h.fx.dir.path().join(format!("store-{i}"));
+        let mut args = vec!["--quiet", "ingest", "git", repo];
+        args.extend_from_slice(extra);
+        let out = flowmeter(&data, &args);
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let data = h.fx.dir.path().join(format!("store-loud-{i}"));
+        let out = flowmeter(&data, &args[1..]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("16 new commits"), "{stderr}");
+    }
+}

@@ -494,12 +494,6 @@ pub fn ingest_git(
     progress: &dyn Progress,
 ) -> Result<GitReport> {
     let started = Instant::now();
-    eprintln!(
-        "TM ingest {:?}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-    );
     // git does not re-hash objects it reads; libgit2 does unless told not to.
     // Reads stay checked by zlib's CRC and pack index; this only skips SHA-1.
     git2::opts::strict_hash_verification(false);
