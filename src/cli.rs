@@ -223,7 +223,7 @@ pub enum ReportKind {
 const REPORT_MONTHLY_EXAMPLES: &str = "\
 Examples:
   flowmeter report monthly --month 2026-10 --out reports/2026-10
-  flowmeter report monthly --month 2026-10 --out /tmp/r --env prod
+  flowmeter report monthly --month 2026-10 --out /tmp/r --env production
   xdg-open reports/2026-10/report.html";
 
 const REPORT_DECK_EXAMPLES: &str = "\
@@ -264,7 +264,7 @@ pub struct ReportDeckArgs {
 const RISK_EXAMPLES: &str = "\
 Examples:
   flowmeter risk                                # production deployments
-  flowmeter risk --env prod --format markdown
+  flowmeter risk --env production --format markdown
   flowmeter risk --format json > risk.json     # buckets, fits, warnings
 
 Reads `deployment_stats`, rerunning the analysis first when it is stale.
