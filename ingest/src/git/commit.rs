@@ -9,11 +9,15 @@
 //! it answers exactly what libgit2 would: the tests compare the two field by
 //! field, on fixtures and on hand-made odd objects.
 
+use git2::Oid;
+
+use super::oid_from_hex;
+
 /// A commit's fields, borrowed from its raw object.
 #[derive(Debug, PartialEq)]
 pub struct Parsed<'a> {
-    /// Hex ids of the parents, in order.
-    pub parents: Vec<&'a [u8]>,
+    /// The parents, in order.
+    pub parents: Vec<Oid>,
     pub author: Signature<'a>,
     pub committer: Signature<'a>,
     /// The raw message, as `git_commit_message_raw` gives it (cut at a NUL).
@@ -69,14 +73,13 @@ pub fn parse(raw: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
-/// `header` + 40 hex digits + newline: the hex id and what follows.
-fn oid_header<'a>(buf: &'a [u8], header: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+/// `header` + 40 hex digits + newline: the id and what follows.
+fn oid_header<'a>(buf: &'a [u8], header: &[u8]) -> Option<(Oid, &'a [u8])> {
     let rest = buf.strip_prefix(header)?;
-    let id = rest.get(..40)?;
-    if rest.get(40) != Some(&b'\n') || !id.iter().all(u8::is_ascii_hexdigit) {
+    if rest.get(40) != Some(&b'\n') {
         return None;
     }
-    Some((id, &rest[41..]))
+    Some((oid_from_hex(&rest[..40])?, &rest[41..]))
 }
 
 /// libgit2's `is_crud`: what `extract_trimmed` strips from names and emails.
@@ -223,10 +226,7 @@ mod tests {
     fn ours(raw: &[u8]) -> Option<View> {
         let p = parse(raw)?;
         Some((
-            p.parents
-                .iter()
-                .map(|h| String::from_utf8(h.to_ascii_lowercase()).unwrap())
-                .collect(),
+            p.parents.iter().map(Oid::to_string).collect(),
             [
                 p.author.name.to_vec(),
                 p.author.email.to_vec(),

@@ -136,13 +136,15 @@ fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<Ref
         glob: extra.join(","),
         source,
     })?;
-    let targets = match files_backend_refs(repo) {
-        Some(t) if extra.is_empty() => t,
-        _ => libgit2_refs(repo, path, extra, &globs)?,
+    // `--refs` globs reach beyond branches and tags: libgit2 lists those.
+    let fast = extra.is_empty().then(|| files_backend_refs(repo)).flatten();
+    let targets = match fast {
+        Some(t) => t,
+        None => libgit2_refs(repo, path, extra, &globs)?,
     };
     let mut out: Vec<RefRow> = targets
         .into_iter()
-        .filter_map(|(full, target)| ref_row(repo, &full, target, &globs))
+        .filter_map(|(full, target)| ref_row(repo, &full, target))
         .collect();
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(out)
@@ -250,16 +252,16 @@ fn libgit2_refs(
     Ok(out)
 }
 
-/// A ref's row; `None` for refs that are not history (trees, blobs).
-fn ref_row(repo: &Repository, full: &str, target: Oid, globs: &globset::GlobSet) -> Option<RefRow> {
+/// A ref's row (the lists hold only branches, tags and refs a `--refs` glob
+/// matched); `None` for refs that are not history (trees, blobs).
+fn ref_row(repo: &Repository, full: &str, target: Oid) -> Option<RefRow> {
     let (kind, name) = match (
         full.strip_prefix("refs/heads/"),
         full.strip_prefix("refs/tags/"),
     ) {
         (Some(n), _) => ("branch", n.to_owned()),
         (_, Some(n)) => ("tag", n.to_owned()),
-        (None, None) if globs.is_match(full) => ("other", full.to_owned()),
-        _ => return None,
+        (None, None) => ("other", full.to_owned()),
     };
     let object = repo.find_object(target, None).ok()?;
     // An annotated tag keeps its own date.
@@ -320,11 +322,7 @@ fn commit_row(c: &git2::Commit, sha: String) -> CommitRow {
 fn parsed_row(c: &commit::Parsed, sha: String) -> CommitRow {
     CommitRow {
         sha,
-        parents: c
-            .parents
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).to_ascii_lowercase())
-            .collect(),
+        parents: c.parents.iter().map(Oid::to_string).collect(),
         author_name: lossy(c.author.name),
         author_email: lossy(c.author.email),
         authored_at: c.author.seconds * 1_000_000,
@@ -340,14 +338,15 @@ fn parsed_row(c: &commit::Parsed, sha: String) -> CommitRow {
 
 /// 40 hex digits (either case) as an object id.
 fn oid_from_hex(hex: &[u8]) -> Option<Oid> {
+    if hex.len() != 40 {
+        return None;
+    }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut bytes = [0u8; 20];
     for (b, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
         *b = nibble(pair[0])? << 4 | nibble(pair[1])?;
     }
-    (hex.len() == 40)
-        .then(|| Oid::from_bytes(&bytes).ok())
-        .flatten()
+    Oid::from_bytes(&bytes).ok()
 }
 
 /// What the walkers share: the frontier, the commits seen, and the results.
@@ -417,25 +416,23 @@ fn walk_commits(
             }
             let mut failed = None;
             for oid in batch.drain(..) {
-                if packs.read_commit(oid.as_bytes(), &mut raw, &mut reader) {
-                    if let Some(c) = commit::parse(&raw) {
-                        let before = parents.len();
-                        parents.extend(c.parents.iter().map_while(|h| oid_from_hex(h)));
-                        if parents.len() - before == c.parents.len() {
-                            let sha = oid.to_string();
-                            if wanted(&sha) {
-                                rows.push((oid, parsed_row(&c, sha)));
-                            }
-                            continue;
-                        }
-                        parents.truncate(before);
+                let sha = oid.to_string();
+                let want = wanted(&sha);
+                let fast = packs
+                    .read_commit(oid.as_bytes(), &mut raw, &mut reader)
+                    .then(|| commit::parse(&raw))
+                    .flatten();
+                if let Some(c) = fast {
+                    parents.extend_from_slice(&c.parents);
+                    if want {
+                        rows.push((oid, parsed_row(&c, sha)));
                     }
+                    continue;
                 }
                 match repo.find_commit(oid) {
                     Ok(c) => {
                         parents.extend(c.parent_ids());
-                        let sha = oid.to_string();
-                        if wanted(&sha) {
+                        if want {
                             rows.push((oid, commit_row(&c, sha)));
                         }
                     }
