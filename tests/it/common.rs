@@ -1,4 +1,5 @@
-//! Shared test helpers: git fixtures with pinned dates, and running the CLI.
+//! Shared test helpers: git fixtures with pinned dates, running the CLI, and a
+//! mock HTTP server for it to talk to.
 
 #![allow(dead_code)]
 
@@ -201,4 +202,43 @@ pub fn snapshot_dir(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// A wiremock server on a runtime of its own, so that synchronous tests can
+/// mount mocks and see what flowmeter, a child process, asked for.
+pub struct MockHttp {
+    rt: tokio::runtime::Runtime,
+    server: wiremock::MockServer,
+}
+
+impl MockHttp {
+    pub fn start() -> MockHttp {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = rt.block_on(wiremock::MockServer::start());
+        MockHttp { rt, server }
+    }
+
+    pub fn mount(&self, mock: wiremock::Mock) {
+        self.rt.block_on(mock.mount(&self.server));
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<wiremock::Request> {
+        self.rt
+            .block_on(self.server.received_requests())
+            .unwrap_or_default()
+    }
+
+    /// Forgets the mocks and the requests.
+    pub fn reset(&self) {
+        self.rt.block_on(self.server.reset());
+    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path, path_regex, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 use crate::common::*;
 
@@ -26,22 +26,20 @@ fn data_json(name: &str) -> Value {
 }
 
 /// A mock GitHub with its own runtime.
-struct Gh {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
+struct Gh(MockHttp);
+
+impl std::ops::Deref for Gh {
+    type Target = MockHttp;
+    fn deref(&self) -> &MockHttp {
+        &self.0
+    }
 }
 
 impl Gh {
     /// A server that answers every endpoint with an empty list, at low
     /// priority, so each test mounts only what it cares about.
     fn new() -> Gh {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = rt.block_on(MockServer::start());
-        let gh = Gh { rt, server };
+        let gh = Gh(MockHttp::start());
         let empty = || ResponseTemplate::new(200).set_body_json(json!([]));
         let r = "/repos/octo/demo";
         gh.mount(
@@ -84,24 +82,6 @@ impl Gh {
                 .with_priority(10),
         );
         gh
-    }
-
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.rt
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-    }
-
-    fn reset(&self) {
-        self.rt.block_on(self.server.reset());
     }
 
     /// Requests whose path starts with `prefix`.

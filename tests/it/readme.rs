@@ -29,7 +29,9 @@ use std::time::Instant;
 use git2::{Oid, Repository, Signature, Time};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
+
+use crate::common::MockHttp;
 
 use lines::{parse, shell_lines, Parsed, FLOWMETER_COMMANDS};
 
@@ -475,7 +477,7 @@ impl Sandbox {
             cmd.env("TMPDIR", tmp);
         }
         cmd.envs(exports.iter().chain(env).map(|(k, v)| (k, v)));
-        let before = self.github.requests().len();
+        let before = self.github.paths().len();
         let out = cmd.output().expect("flowmeter runs");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(
@@ -490,7 +492,7 @@ impl Sandbox {
         Ran {
             stdout: out.stdout,
             stderr,
-            github_requests: self.github.requests()[before..].to_vec(),
+            github_requests: self.github.paths()[before..].to_vec(),
             stdout_to: stdout_to.map(Path::to_path_buf),
         }
     }
@@ -852,20 +854,18 @@ impl Git<'_> {
 /// incident issue. It answers at `/` and under GHES's `/api/v3`, GraphQL at
 /// `/graphql` and `/api/graphql`; anything else is a 404, which fails the
 /// command and so this test.
-struct GitHub {
-    rt: tokio::runtime::Runtime,
-    server: MockServer,
+struct GitHub(MockHttp);
+
+impl std::ops::Deref for GitHub {
+    type Target = MockHttp;
+    fn deref(&self) -> &MockHttp {
+        &self.0
+    }
 }
 
 impl GitHub {
     fn start(api: &ApiHistory) -> GitHub {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let server = rt.block_on(MockServer::start());
-        let gh = GitHub { rt, server };
+        let gh = GitHub(MockHttp::start());
         let facts = Facts::new(api);
         let rest = facts.clone();
         gh.mount(
@@ -894,18 +894,9 @@ impl GitHub {
         gh
     }
 
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-
     /// The paths of every request so far.
-    fn requests(&self) -> Vec<String> {
-        let reqs = self.rt.block_on(self.server.received_requests());
-        reqs.unwrap_or_default()
+    fn paths(&self) -> Vec<String> {
+        self.requests()
             .iter()
             .map(|r| r.url.path().to_string())
             .collect()
