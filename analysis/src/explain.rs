@@ -42,6 +42,10 @@ pub struct DeploymentExplain {
     pub is_rollback: bool,
     pub is_hotfix: bool,
     pub is_rework: bool,
+    /// A redeploy of a descendant of the live sha that shipped before: not a rollback.
+    pub is_roll_forward: bool,
+    /// Why its time or content differs from the obvious reading (clock skew, fast-forward).
+    pub note: Option<String>,
     pub failed: bool,
     pub failure_reasons: Vec<String>,
     pub recovered_at: Option<i64>,
@@ -145,11 +149,13 @@ pub fn explain_deployment(store: &Store, id: &str) -> Result<Vec<DeploymentExpla
         "is_hotfix",
         "is_rework",
         "failed",
+        "is_roll_forward",
     ]
     .iter()
     .map(|n| c.bool(n))
     .collect::<Result<_>>()?;
     let reasons = c.str_list("failure_reasons")?;
+    let note = c.str("note")?;
 
     let dc = store.read(&DEPLOYMENT_COMMITS)?;
     let dcc = Cols::new(&dc, "deployment_commits");
@@ -241,6 +247,8 @@ pub fn explain_deployment(store: &Store, id: &str) -> Result<Vec<DeploymentExpla
             is_hotfix: bools[2][i].unwrap_or(false),
             is_rework: bools[3][i].unwrap_or(false),
             failed: bools[4][i].unwrap_or(false),
+            is_roll_forward: bools[5][i].unwrap_or(false),
+            note: note[i].clone(),
             failure_reasons: reasons[i].clone(),
             shipped,
         });

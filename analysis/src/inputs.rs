@@ -24,8 +24,42 @@ pub struct Graph {
     pub additions: Vec<i64>,
     pub deletions: Vec<i64>,
     pub reverts: Vec<Option<String>>,
+    /// `name <email>` of the committer.
+    pub committer: Vec<String>,
+    pub patch_id: Vec<Option<String>>,
+    /// The commit a "(cherry picked from commit X)" trailer names, when it is here.
+    pub picked_from: Vec<Option<u32>>,
     /// Shas sorted, for prefix lookups.
     sorted: Vec<String>,
+}
+
+#[cfg(test)]
+impl Graph {
+    /// Appends a commit named `sha` with parents given by index and both times
+    /// at `t` seconds (test graphs only; call [`Graph::finish_test`] after).
+    pub(crate) fn push_test_commit(&mut self, sha: &str, parents: &[usize], t: i64) {
+        let i = self.shas.len() as u32;
+        self.shas.push(sha.to_string());
+        self.index.insert(sha.to_string(), i);
+        self.parents
+            .push(parents.iter().map(|p| *p as u32).collect());
+        self.authored.push(Some(t * 1_000_000));
+        self.committed.push(Some(t * 1_000_000));
+        self.summary.push(sha.to_string());
+        self.is_merge.push(parents.len() > 1);
+        self.files.push(1);
+        self.additions.push(1);
+        self.deletions.push(0);
+        self.reverts.push(None);
+        self.committer.push(String::new());
+        self.patch_id.push(None);
+        self.picked_from.push(None);
+    }
+
+    pub(crate) fn finish_test(&mut self) {
+        self.sorted = self.shas.clone();
+        self.sorted.sort();
+    }
 }
 
 impl Graph {
@@ -133,6 +167,12 @@ impl Inputs {
         let adds = c.int("additions")?;
         let dels = c.int("deletions")?;
         let reverts = c.str("reverts")?;
+        let (cn, ce, pid, cpf) = (
+            c.str("committer_name")?,
+            c.str("committer_email")?,
+            c.str("patch_id")?,
+            c.str("cherry_picked_from")?,
+        );
         // Commits are rewritten on re-ingest; keep the last row per (repo, sha).
         let mut rows: BTreeMap<(String, String), usize> = BTreeMap::new();
         for i in 0..df.height() {
@@ -154,6 +194,12 @@ impl Inputs {
             g.additions.push(adds[*i].unwrap_or(0));
             g.deletions.push(dels[*i].unwrap_or(0));
             g.reverts.push(reverts[*i].clone());
+            g.committer.push(format!(
+                "{} <{}>",
+                cn[*i].as_deref().unwrap_or(""),
+                ce[*i].as_deref().unwrap_or("")
+            ));
+            g.patch_id.push(pid[*i].clone().filter(|p| !p.is_empty()));
         }
         for ((r, _), i) in &rows {
             let g = inp.graphs.get_mut(r).expect("inserted above");
@@ -166,6 +212,15 @@ impl Inputs {
         for g in inp.graphs.values_mut() {
             g.sorted = g.shas.clone();
             g.sorted.sort();
+        }
+        for ((r, _), i) in &rows {
+            let g = inp.graphs.get_mut(r).expect("inserted above");
+            let k = g.picked_from.len();
+            let from = cpf[*i]
+                .as_deref()
+                .and_then(|p| g.resolve(p))
+                .filter(|p| *p as usize != k);
+            g.picked_from.push(from);
         }
 
         let df = store.read(&REFS)?;

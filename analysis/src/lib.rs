@@ -19,13 +19,14 @@
 //! let config = Config::default_for_repos();
 //! let guard = store.lock(None, |_| {})?;
 //! let report = analyze(&guard, &config)?;
-//! assert_eq!(report.stages.len(), 8);
+//! assert_eq!(report.stages.len(), 11);
 //! let m = metrics(&store, &config, &MetricsOptions::default())?;
 //! assert!(m.periods.is_empty());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod config;
+mod deploy;
 mod error;
 mod explain;
 mod flow;
@@ -33,6 +34,7 @@ mod frame;
 mod fresh;
 mod init;
 mod inputs;
+mod mapping;
 mod metrics;
 mod pipeline;
 mod tiers;
@@ -45,6 +47,7 @@ pub mod stats;
 mod whatif;
 
 pub use config::{parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, Signals};
+pub use deploy::{fast_forward_warnings, resolve_deployments, Deploy, Resolved};
 pub use error::{Error, Result};
 pub use explain::{
     explain_commit, explain_deployment, Arrival, CommitExplain, DeploymentExplain, PrBreakdown,
@@ -52,20 +55,19 @@ pub use explain::{
 };
 pub use flow::{
     arrivals_frame, compute as compute_flow, drift_frame, flow_report, misalignments_frame,
-    promotions_frame, summarize as summarize_flow, ArrivalRow, DriftRow, DwellStat, Finding, Flow,
-    FlowOptions, FlowReport, Promotion, StageShare, TipDrift, Train, TrainSummary, TrainWait,
+    promotions_frame, summarize as summarize_flow, ArrivalRow, DriftRow, DriftSummary, DwellStat,
+    Finding, Flow, FlowOptions, FlowReport, KindCount, Promotion, StageShare, TipDrift,
+    TrainSummary, TrainWait,
 };
 pub use fresh::{fingerprint, is_fresh, mark_fresh, FINGERPRINT_FILE};
 pub use init::guess_config;
 pub use inputs::Inputs;
+pub use mapping::{map_commits, Shipped};
 pub use metrics::{
     metrics, period_of, quantile, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics,
     DEFINITIONS, LOW_CONFIDENCE_BELOW,
 };
-pub use pipeline::{
-    analyze, fmt_span, map_commits, resolve_deployments, AnalyzeReport, Deploy, Shipped,
-    StageReport, STAGES,
-};
+pub use pipeline::{analyze, fmt_span, AnalyzeReport, StageReport, STAGES};
 pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
 
 pub use compare::{

@@ -1,29 +1,35 @@
-//! `flowmeter analyze`: named stages in a fixed order, each rewriting its own
-//! derived table.
+//! `flowmeter analyze`: the one stage runner. It loads the base tables once,
+//! resolves every environment's deployments once ([`crate::deploy`]), maps
+//! commits once ([`crate::mapping`]), and writes every derived table from that
+//! one result, each stage rewriting its own table:
 //!
-//! 1. `deployments`: resolve every environment's sources (branch, tags, file,
-//!    GitHub deployments, workflow runs) into one time-ordered list per repo
-//!    and environment.
-//! 2. `deployment_commits`: one marking pass per environment over the parent
-//!    graph. A deployment ships the ancestors of its sha that no earlier
-//!    deployment there shipped. The first deployment's history is baseline.
-//!    Redeploying an already-shipped sha ships nothing and is a rollback.
+//! 1. `deployments`: every source resolved into one time-ordered list per repo
+//!    and environment (the branch, time and fast-forward rules live there).
+//! 2. `deployment_commits`: the marking pass.
 //! 3. `changes`: each shipped commit with its lead time (clock skew flagged,
 //!    never clamped) and its PR.
 //! 4. `deployment_stats`: batch sizes, failure signals with reasons, recovery
 //!    and rework.
+//! 5. to 8. the promotion flow (`env_arrivals`, `promotions`, `drift_daily`,
+//!    `misalignments`, with `tip_drift` and `train_waits`), from the same
+//!    deployments and marking, and `analysis_notes`.
+//!
+//! `flow`, `metrics`, `risk`, `whatif`, `compare`, `explain` and the reports
+//! read these tables; nothing maps commits a second time.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use flowmeter_store::{WriteGuard, CHANGES, DEPLOYMENT_COMMITS, DEPLOYMENT_STATS};
+use flowmeter_store::{WriteGuard, ANALYSIS_NOTES, CHANGES, DEPLOYMENT_COMMITS, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::config::{Config, Environment, LeadTimeStart};
+use crate::config::{Config, LeadTimeStart};
+use crate::deploy::{resolve_deployments, short, Deploy};
 use crate::error::{polars_err, Result};
 use crate::frame::{list_col, time_col};
-use crate::inputs::{Graph, Inputs};
+use crate::inputs::Inputs;
+use crate::mapping::{map_commits, Shipped};
 
 /// The stages, in the order they run.
 pub const STAGES: &[&str] = &[
@@ -35,41 +41,10 @@ pub const STAGES: &[&str] = &[
     "promotions",
     "drift_daily",
     "misalignments",
+    "tip_drift",
+    "train_waits",
+    "analysis_notes",
 ];
-
-const NONE: u32 = u32::MAX;
-
-/// One resolved deployment.
-#[derive(Debug, Clone)]
-pub struct Deploy {
-    pub repo: String,
-    pub env: String,
-    pub env_pos: usize,
-    pub id: String,
-    pub sha: String,
-    pub commit: Option<u32>,
-    pub at: i64,
-    pub status: String,
-    pub source: String,
-    pub ref_: Option<String>,
-    pub production: bool,
-    /// Sort key: `at`, except on a branch, where it never decreases along the
-    /// first-parent chain (a child committed "before" its parent still deploys after it).
-    pub order: i64,
-    /// Longest path from a root: breaks time ties parent-first.
-    pub generation: u32,
-}
-
-/// What a deployment shipped, from the marking pass.
-#[derive(Debug, Clone, Default)]
-pub struct Shipped {
-    pub commits: Vec<u32>,
-    pub baseline: Vec<u32>,
-    pub is_baseline: bool,
-    pub is_rollback: bool,
-    /// Indices (into the deploy list) of the rollbacks that undid this deployment.
-    pub rolled_back_by: Vec<usize>,
-}
 
 /// What `analyze` did, stage by stage.
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +54,9 @@ pub struct AnalyzeReport {
     /// The marking pass alone (every environment), inside `deployment_commits`.
     pub marking_pass_s: f64,
     pub warnings: Vec<String>,
+    /// How the rules read this store (fast-forwarded branches, moved times,
+    /// repositories without history): also in the `analysis_notes` table.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,10 +79,18 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
         stages: vec![],
         marking_pass_s: 0.0,
         warnings: vec![],
+        notes: vec![],
     };
 
     let t = Instant::now();
-    let deploys = resolve_deployments(config, &inputs, &mut report.warnings);
+    let resolved = resolve_deployments(config, &inputs);
+    let deploys = resolved.deploys;
+    report.warnings = resolved.warnings;
+    let mut notes: Vec<(&'static str, String)> = resolved
+        .notes
+        .into_iter()
+        .map(|n| ("deployments", n))
+        .collect();
     report.stages.push(StageReport {
         name: STAGES[0],
         rows: deploys.len(),
@@ -141,9 +127,11 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
     });
     guard.replace(&DEPLOYMENT_STATS, None, st)?;
 
-    // Stages 5-8: the environment promotion flow (computed once, one table each).
+    // The promotion flow, from the same deployments and marking.
     let t = Instant::now();
-    let (_, tables) = crate::flow::write_tables(guard, config, &inputs)?;
+    let flow = crate::flow::compute(config, &inputs, &deploys, &shipped);
+    notes.extend(flow.notes.iter().map(|n| ("flow", n.clone())));
+    let tables = crate::flow::write_tables(guard, &flow)?;
     let per = t.elapsed() / tables.len().max(1) as u32;
     for (name, rows) in tables {
         report.stages.push(StageReport {
@@ -152,351 +140,24 @@ pub fn analyze(guard: &WriteGuard, config: &Config) -> Result<AnalyzeReport> {
             elapsed: per,
         });
     }
+
+    let t = Instant::now();
+    let nf = df!(
+        "stage" => notes.iter().map(|n| n.0).collect::<Vec<_>>(),
+        "note" => notes.iter().map(|n| n.1.as_str()).collect::<Vec<_>>(),
+    )
+    .map_err(polars_err("building analysis_notes"))?;
+    report.stages.push(StageReport {
+        name: "analysis_notes",
+        rows: nf.height(),
+        elapsed: t.elapsed(),
+    });
+    guard.replace(&ANALYSIS_NOTES, None, nf)?;
+    report.notes = notes.into_iter().map(|n| n.1).collect();
     Ok(report)
 }
 
-// ---- stage 1: deployments ---------------------------------------------------
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
-}
-
-/// Resolves every environment's sources into deployments, sorted by repo,
-/// environment (promotion order), time and id.
-pub fn resolve_deployments(
-    config: &Config,
-    inp: &Inputs,
-    warnings: &mut Vec<String>,
-) -> Vec<Deploy> {
-    let mut out: Vec<Deploy> = vec![];
-    let mut repos: BTreeSet<String> = inp.graphs.keys().cloned().collect();
-    repos.extend(inp.deployments.iter().filter_map(|d| d.repo.clone()));
-    let gens: HashMap<&str, Vec<u32>> = inp
-        .graphs
-        .iter()
-        .map(|(r, g)| (r.as_str(), generations(g)))
-        .collect();
-    for (pos, env) in config.environments.iter().enumerate() {
-        for repo in &repos {
-            let before = out.len();
-            let graph = inp.graphs.get(repo);
-            let gen = gens.get(repo.as_str());
-            let mut push = |id: String,
-                            sha: String,
-                            at: i64,
-                            status: &str,
-                            source: &str,
-                            ref_: Option<String>| {
-                let commit = graph.and_then(|g| g.resolve(&sha));
-                let sha = match (commit, graph) {
-                    (Some(c), Some(g)) => g.shas[c as usize].clone(),
-                    _ => sha,
-                };
-                out.push(Deploy {
-                    repo: repo.clone(),
-                    env: env.name.clone(),
-                    env_pos: pos,
-                    id,
-                    sha,
-                    commit,
-                    at,
-                    status: status.to_string(),
-                    source: source.to_string(),
-                    ref_,
-                    production: env.production,
-                    order: at,
-                    generation: commit.and_then(|c| gen.map(|g| g[c as usize])).unwrap_or(0),
-                });
-            };
-            if let Some(g) = graph {
-                if let Some(branch) = branch_of(env, inp, repo) {
-                    match branch_tip(inp, repo, &branch) {
-                        Some(tip) => match g.resolve(&tip) {
-                            Some(mut c) => loop {
-                                let sha = g.shas[c as usize].clone();
-                                let at = g.committed[c as usize].unwrap_or(0);
-                                push(format!("branch:{branch}:{}", short(&sha)), sha, at, "success", "branch", Some(branch.clone()));
-                                match g.parents[c as usize].first() {
-                                    Some(p) => c = *p,
-                                    None => break,
-                                }
-                            },
-                            None => warnings.push(format!("{repo}: branch `{branch}` points at {tip}, which is not in the commits table")),
-                        },
-                        None if !env.default_branch => warnings.push(format!(
-                            "{repo}: environment `{}`: no branch `{branch}` in refs", env.name
-                        )),
-                        None => {}
-                    }
-                }
-                if let Some(pat) = &env.tags {
-                    for r in inp.refs.get(repo).into_iter().flatten() {
-                        if r.kind == "tag" && pat.is_match(&r.name) {
-                            let at = r.tagged_at.or_else(|| {
-                                g.resolve(&r.sha).and_then(|c| g.committed[c as usize])
-                            });
-                            if let Some(at) = at {
-                                push(
-                                    format!("tag:{}", r.name),
-                                    r.sha.clone(),
-                                    at,
-                                    "success",
-                                    "tag",
-                                    Some(r.name.clone()),
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-            for d in &inp.deployments {
-                let wanted = match d.source.as_str() {
-                    "github_deployment" => env
-                        .github_deployments
-                        .as_ref()
-                        .is_some_and(|p| p.is_match(&d.environment)),
-                    "file" => env.file.is_some() && d.environment == env.name,
-                    _ => false,
-                };
-                if !wanted {
-                    continue;
-                }
-                let belongs = match &d.repo {
-                    Some(r) => r == repo,
-                    // A row without a repo belongs to the first repo (by name) that has its sha.
-                    None => {
-                        inp.graphs
-                            .iter()
-                            .find(|(_, g)| g.resolve(&d.sha).is_some())
-                            .map(|(r, _)| r)
-                            == Some(repo)
-                    }
-                };
-                if belongs {
-                    push(
-                        d.deployment_id.clone(),
-                        d.sha.clone(),
-                        d.deployed_at,
-                        &d.status,
-                        &d.source,
-                        d.ref_.clone(),
-                    );
-                }
-            }
-            if let Some(pat) = &env.workflow {
-                for r in inp.runs.iter().filter(|r| &r.repo == repo) {
-                    if pat.is_match(&r.workflow_name) && r.conclusion.as_deref() == Some("success")
-                    {
-                        push(
-                            format!("run:{}", r.run_id),
-                            r.head_sha.clone(),
-                            r.at,
-                            "success",
-                            "workflow_run",
-                            r.head_branch.clone(),
-                        );
-                    }
-                }
-            }
-            // Branch deployments were pushed first, tip to root: their order never
-            // decreases from root to tip, whatever the committer clocks said.
-            let nb = out[before..]
-                .iter()
-                .take_while(|d| d.source == "branch")
-                .count();
-            let mut floor = i64::MIN;
-            for d in out[before..before + nb].iter_mut().rev() {
-                floor = floor.max(d.at);
-                d.order = floor;
-            }
-            let slice = &mut out[before..];
-            slice.sort_by(|a, b| {
-                (a.order, a.generation, &a.id).cmp(&(b.order, b.generation, &b.id))
-            });
-            // The same id from two sources is one deployment.
-            let mut seen = BTreeSet::new();
-            let mut keep: Vec<Deploy> = out
-                .drain(before..)
-                .filter(|d| seen.insert(d.id.clone()))
-                .collect();
-            for d in &keep {
-                if d.commit.is_none() {
-                    warnings.push(format!(
-                        "{repo}: deployment `{}` to `{}` names {}, which is not in the commits table: it ships nothing",
-                        d.id, d.env, d.sha
-                    ));
-                }
-            }
-            out.append(&mut keep);
-        }
-    }
-    // Deploy-log rows that no environment takes are worth a word.
-    let mut unused: std::collections::BTreeMap<&str, usize> = Default::default();
-    for d in inp.deployments.iter().filter(|d| d.source == "file") {
-        if !config
-            .environments
-            .iter()
-            .any(|e| e.file.is_some() && e.name == d.environment)
-        {
-            *unused.entry(d.environment.as_str()).or_default() += 1;
-        }
-    }
-    let orphans = inp
-        .deployments
-        .iter()
-        .filter(|d| d.repo.is_none() && !inp.graphs.values().any(|g| g.resolve(&d.sha).is_some()))
-        .count();
-    if orphans > 0 {
-        warnings.push(format!(
-            "{orphans} imported deployment rows have no repo and a sha no ingested repo has: they are not used"
-        ));
-    }
-    for (env, n) in unused {
-        warnings.push(format!(
-            "{n} imported deployment rows for environment `{env}` are not used: give that [[environment]] a `file = \"...\"` source"
-        ));
-    }
-    out
-}
-
-/// Each commit's generation: 1 + the largest generation of its parents.
-fn generations(g: &Graph) -> Vec<u32> {
-    let n = g.shas.len();
-    let mut gen = vec![0u32; n];
-    let mut stack: Vec<(u32, bool)> = vec![];
-    for root in 0..n as u32 {
-        if gen[root as usize] != 0 {
-            continue;
-        }
-        stack.push((root, false));
-        while let Some((c, expanded)) = stack.pop() {
-            let ci = c as usize;
-            if gen[ci] != 0 {
-                continue;
-            }
-            if expanded {
-                gen[ci] = 1 + g.parents[ci]
-                    .iter()
-                    .map(|p| gen[*p as usize])
-                    .max()
-                    .unwrap_or(0);
-            } else {
-                stack.push((c, true));
-                for &p in &g.parents[ci] {
-                    if gen[p as usize] == 0 {
-                        stack.push((p, false));
-                    }
-                }
-            }
-        }
-    }
-    gen
-}
-
-pub(crate) fn branch_of(env: &Environment, inp: &Inputs, repo: &str) -> Option<String> {
-    if env.default_branch {
-        inp.default_branch.get(repo).cloned().or_else(|| {
-            let refs = inp.refs.get(repo)?;
-            ["main", "master"]
-                .iter()
-                .find(|b| refs.iter().any(|r| r.kind == "branch" && r.name == **b))
-                .map(|b| b.to_string())
-        })
-    } else {
-        env.branch.clone()
-    }
-}
-
-pub(crate) fn branch_tip(inp: &Inputs, repo: &str, branch: &str) -> Option<String> {
-    let refs = inp.refs.get(repo)?;
-    refs.iter()
-        .find(|r| r.kind == "branch" && r.name == branch)
-        .or_else(|| {
-            refs.iter().find(|r| {
-                r.name == format!("refs/remotes/origin/{branch}")
-                    || r.name == format!("origin/{branch}")
-            })
-        })
-        .map(|r| r.sha.clone())
-}
-
 // ---- stage 2: deployment_commits ---------------------------------------------
-
-/// The marking pass: for each (repo, environment), walk the deployments in
-/// time order and mark each commit with the first deployment that reaches it.
-/// Every commit is visited at most once per environment.
-pub fn map_commits(inp: &Inputs, deploys: &[Deploy]) -> Vec<Shipped> {
-    let mut out = vec![Shipped::default(); deploys.len()];
-    let mut start = 0;
-    while start < deploys.len() {
-        let (repo, env) = (&deploys[start].repo, &deploys[start].env);
-        let end = start
-            + deploys[start..]
-                .iter()
-                .take_while(|d| &d.repo == repo && &d.env == env)
-                .count();
-        if let Some(g) = inp.graphs.get(repo) {
-            mark_env(g, &deploys[start..end], &mut out[start..end], start);
-        }
-        start = end;
-    }
-    out
-}
-
-fn mark_env(g: &Graph, deploys: &[Deploy], out: &mut [Shipped], offset: usize) {
-    let mut mark = vec![NONE; g.shas.len()];
-    let mut current: Option<u32> = None;
-    let mut seen_first = false;
-    let mut stack = vec![];
-    for (i, d) in deploys.iter().enumerate() {
-        let Some(c) = d.commit else { continue };
-        if mark[c as usize] != NONE {
-            // Already shipped: nothing new. Going back to an older sha is a rollback.
-            if current != Some(c) {
-                out[i].is_rollback = true;
-                // Undone: every later deployment that shipped something, and the one
-                // that shipped `c` too unless `c` was its own sha.
-                let k = mark[c as usize] as usize;
-                let from = if deploys[k].commit == Some(c) {
-                    k + 1
-                } else {
-                    k
-                };
-                for o in &mut out[from..i] {
-                    if !o.commits.is_empty() {
-                        o.rolled_back_by.push(offset + i);
-                    }
-                }
-            }
-            current = Some(c);
-            continue;
-        }
-        let mut got = vec![];
-        stack.push(c);
-        mark[c as usize] = i as u32;
-        while let Some(x) = stack.pop() {
-            got.push(x);
-            for &p in &g.parents[x as usize] {
-                if mark[p as usize] == NONE {
-                    mark[p as usize] = i as u32;
-                    stack.push(p);
-                }
-            }
-        }
-        // Commit indices follow sha order (the graph is built from a sorted map).
-        got.sort_unstable();
-        if seen_first {
-            out[i].commits = got;
-        } else {
-            // History before the first observed deployment is baseline, not its batch.
-            out[i].baseline = got;
-            out[i].is_baseline = true;
-            seen_first = true;
-        }
-        current = Some(c);
-    }
-}
-
 fn deployment_commits_frame(
     inp: &Inputs,
     deploys: &[Deploy],
@@ -504,7 +165,10 @@ fn deployment_commits_frame(
 ) -> Result<DataFrame> {
     let mut rows: Vec<(&str, &str, &str, &str)> = vec![];
     for (d, s) in deploys.iter().zip(shipped) {
-        let g = &inp.graphs[&d.repo];
+        // A repo without git history ships nothing (stage 1 noted it).
+        let Some(g) = inp.graphs.get(&d.repo) else {
+            continue;
+        };
         for c in &s.commits {
             rows.push((&d.repo, &d.env, &d.id, &g.shas[*c as usize]));
         }
@@ -545,7 +209,9 @@ fn changes_frame(
     }
     let mut rows = vec![];
     for (d, s) in deploys.iter().zip(shipped) {
-        let g = &inp.graphs[&d.repo];
+        let Some(g) = inp.graphs.get(&d.repo) else {
+            continue;
+        };
         let prs = inp.prs.get(&d.repo);
         for (c, baseline) in s
             .commits
@@ -688,7 +354,9 @@ fn compute_stats(
     // Batch sizes and hotfix/revert detection.
     for (i, (d, s)) in deploys.iter().zip(shipped).enumerate() {
         let st = &mut stats[i];
-        let g = &inp.graphs[&d.repo];
+        let Some(g) = inp.graphs.get(&d.repo) else {
+            continue;
+        };
         let prs = inp.prs.get(&d.repo);
         let mut pr_set = BTreeSet::new();
         let mut hotfix = d
@@ -804,7 +472,11 @@ fn compute_stats(
             let latest = prod
                 .iter()
                 .copied()
-                .filter(|&i| in_repo(&deploys[i]) && deploys[i].at <= inc.opened_at)
+                .filter(|&i| {
+                    in_repo(&deploys[i])
+                        && deploys[i].at <= inc.opened_at
+                        && !deploys[i].failed_status()
+                })
                 .max_by_key(|&i| (deploys[i].at, i));
             if let Some(i) = latest {
                 let gap = (inc.opened_at - deploys[i].at) / 1_000_000;
@@ -949,6 +621,9 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
         "is_hotfix" => order.iter().map(|&i| stats[i].is_hotfix).collect::<Vec<_>>(),
         "is_baseline" => order.iter().map(|&i| shipped[i].is_baseline).collect::<Vec<_>>(),
         "baseline_commits" => order.iter().map(|&i| shipped[i].baseline.len() as i64).collect::<Vec<_>>(),
+        "shipped_commits" => order.iter().map(|&i| shipped[i].commits.len() as i64).collect::<Vec<_>>(),
+        "is_roll_forward" => order.iter().map(|&i| shipped[i].is_roll_forward).collect::<Vec<_>>(),
+        "note" => d(&|x| x.note.clone()),
     )
     .map_err(polars_err("building deployment_stats"))?;
     df.with_column(list_col("failure_reasons", &reasons))
@@ -969,132 +644,6 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// a - b - c ------ m - f
-    ///      \- d - e --/
-    fn graph() -> Inputs {
-        let names = ["a", "b", "c", "d", "e", "m", "f"];
-        let parents: [&[usize]; 7] = [&[], &[0], &[1], &[1], &[3], &[2, 4], &[5]];
-        let mut g = Graph::default();
-        for (i, n) in names.iter().enumerate() {
-            g.shas.push(n.to_string());
-            g.index.insert(n.to_string(), i as u32);
-            g.parents
-                .push(parents[i].iter().map(|p| *p as u32).collect());
-            g.authored.push(Some(i as i64 * 1_000_000));
-            g.committed.push(Some(i as i64 * 1_000_000));
-            g.summary.push(n.to_string());
-            g.is_merge.push(parents[i].len() > 1);
-            g.files.push(1);
-            g.additions.push(1);
-            g.deletions.push(0);
-            g.reverts.push(None);
-        }
-        let mut inp = Inputs::default();
-        inp.graphs.insert("r".into(), g);
-        inp
-    }
-
-    fn deploy(inp: &Inputs, id: &str, sha: &str, at: i64) -> Deploy {
-        Deploy {
-            repo: "r".into(),
-            env: "production".into(),
-            env_pos: 0,
-            id: id.into(),
-            sha: sha.into(),
-            commit: inp.graphs["r"].resolve(sha),
-            at,
-            status: "success".into(),
-            source: "file".into(),
-            ref_: None,
-            production: true,
-            order: at,
-            generation: 0,
-        }
-    }
-
-    fn names(inp: &Inputs, v: &[u32]) -> Vec<String> {
-        let mut n: Vec<String> = v
-            .iter()
-            .map(|c| inp.graphs["r"].shas[*c as usize].clone())
-            .collect();
-        n.sort();
-        n
-    }
-
-    #[test]
-    fn marking_pass_baseline_merges_rollbacks_and_redeploys() {
-        let inp = graph();
-        let d = vec![
-            deploy(&inp, "d0", "b", 10),
-            deploy(&inp, "d1", "m", 20),
-            deploy(&inp, "d2", "c", 30), // back to an ancestor of m: rollback of d1
-            deploy(&inp, "d3", "f", 40),
-            deploy(&inp, "d4", "f", 50), // same sha again: nothing, not a rollback
-            deploy(&inp, "d5", "zzz", 60), // unknown sha: nothing
-        ];
-        let s = map_commits(&inp, &d);
-        assert!(s[0].is_baseline);
-        assert_eq!(names(&inp, &s[0].baseline), ["a", "b"]);
-        assert!(s[0].commits.is_empty());
-        assert_eq!(names(&inp, &s[1].commits), ["c", "d", "e", "m"]);
-        assert!(s[2].is_rollback && s[2].commits.is_empty());
-        assert_eq!(s[1].rolled_back_by, vec![2]);
-        assert_eq!(names(&inp, &s[3].commits), ["f"]);
-        assert!(!s[4].is_rollback && s[4].commits.is_empty());
-        assert!(!s[5].is_rollback && s[5].commits.is_empty());
-    }
-
-    #[test]
-    fn branch_order_survives_clock_skew_and_ties() {
-        // a(100) - b(300) - c(200) - d(200): c was committed "before" b, and d
-        // at the same second as c; the branch order must still be a b c d.
-        let mut g = Graph::default();
-        for (i, (n, t)) in [("a", 100), ("b", 300), ("c", 200), ("d", 200)]
-            .iter()
-            .enumerate()
-        {
-            g.shas.push(n.to_string());
-            g.index.insert(n.to_string(), i as u32);
-            g.parents
-                .push(if i == 0 { vec![] } else { vec![i as u32 - 1] });
-            g.authored.push(Some(t * 1_000_000));
-            g.committed.push(Some(t * 1_000_000));
-            g.summary.push(n.to_string());
-            g.is_merge.push(false);
-            g.files.push(1);
-            g.additions.push(1);
-            g.deletions.push(0);
-            g.reverts.push(None);
-        }
-        let mut inp = Inputs::default();
-        inp.graphs.insert("r".into(), g);
-        inp.refs.insert(
-            "r".into(),
-            vec![crate::inputs::RefRow {
-                name: "prod".into(),
-                kind: "branch".into(),
-                sha: "d".into(),
-                tagged_at: None,
-            }],
-        );
-        let cfg = Config::parse(
-            "[[environment]]\nname = \"production\"\nbranch = \"prod\"\n",
-            "f.toml".as_ref(),
-        )
-        .unwrap();
-        let mut warnings = vec![];
-        let d = resolve_deployments(&cfg, &inp, &mut warnings);
-        let shas: Vec<&str> = d.iter().map(|x| x.sha.as_str()).collect();
-        assert_eq!(shas, ["a", "b", "c", "d"]);
-        let s = map_commits(&inp, &d);
-        assert!(s.iter().all(|x| !x.is_rollback));
-        assert_eq!(
-            s.iter().map(|x| x.commits.len()).collect::<Vec<_>>(),
-            [0, 1, 1, 1]
-        );
-        assert!(warnings.is_empty(), "{warnings:?}");
-    }
 
     #[test]
     fn spans_and_merge_branches() {

@@ -20,7 +20,8 @@ Examples:
 
 Stages, in order, each rewriting its own table: deployments, deployment_commits,
 changes, deployment_stats, then the promotion flow (see `flowmeter flow`):
-env_arrivals, promotions, drift_daily, misalignments. `sql`, `metrics` and `explain` rerun them by themselves
+env_arrivals, promotions, drift_daily, misalignments, tip_drift, train_waits,
+and analysis_notes (how the rules read this store). `sql`, `metrics` and `explain` rerun them by themselves
 when the base tables or the config changed since the last run.";
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +101,9 @@ pub fn run(global: &GlobalOpts, args: AnalyzeArgs) -> Result<ExitCode> {
             println!("(marking pass alone: {:.3}s)", report.marking_pass_s);
             for w in &report.warnings {
                 eprintln!("warning: {w}");
+            }
+            for n in &report.notes {
+                eprintln!("note: {n}");
             }
         }
     }

@@ -76,6 +76,11 @@ pub fn run(global: &GlobalOpts, args: ExplainArgs) -> Result<ExitCode> {
                 )?;
                 if d.is_baseline {
                     writeln!(out, "  baseline     first observed deployment here: its {} commits of history are baseline, not its batch", d.baseline_commits)?;
+                } else if d.baseline_commits > 0 {
+                    writeln!(out, "  baseline     {} commits fast-forwarded onto the branch before it: arrival unknown, not its batch", d.baseline_commits)?;
+                }
+                if let Some(n) = &d.note {
+                    writeln!(out, "  note         {n}")?;
                 }
                 writeln!(
                     out,
@@ -88,7 +93,13 @@ pub fn run(global: &GlobalOpts, args: ExplainArgs) -> Result<ExitCode> {
                 )?;
                 let mut kinds = vec![];
                 if d.is_rollback {
-                    kinds.push("rollback (redeploys an already shipped sha; ships nothing)");
+                    kinds.push("rollback (deploys an ancestor of the live sha; ships nothing)");
+                }
+                if d.is_roll_forward {
+                    writeln!(out, "  roll-forward redeploys a descendant of the live sha that shipped before: ships nothing, not rework")?;
+                }
+                if d.status == "failure" || d.status == "error" {
+                    writeln!(out, "  not shipped  its own status is {}: its commits ship with the next successful deployment here", d.status)?;
                 }
                 if d.is_hotfix {
                     kinds.push("hotfix");

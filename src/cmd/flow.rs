@@ -20,12 +20,17 @@ Examples:
   flowmeter flow --since 2024-01-01 --until 2024-03-31
   flowmeter flow --format json > flow.json          # one object, a key per section
   flowmeter flow --format markdown                  # sections for a wiki page
+  flowmeter flow --details                          # every row of every section
+
+Long sections (promotions, drift, misalignments) print as a summary with the
+first few rows; --details prints every row, and csv/json always carry them all.
 
 Environments are taken in config order (develop, test, beta, production...).
 A change arrives in an environment with the first deployment there that ships
 it. Tables for `sql`: env_arrivals, promotions, drift_daily, misalignments.
-When an environment branch keeps only its tip (no promotion merges in its
-first-parent chain), the output says so and derives no history from it.";
+The flow is computed once by `analyze`, from the same deployments as `metrics`:
+an environment branch that was fast-forwarded to commits made elsewhere keeps
+only its tip as a deployment (the notes say so); its tags and deploy logs stay.";
 
 #[derive(Debug, clap::Args)]
 pub struct FlowArgs {
@@ -35,6 +40,9 @@ pub struct FlowArgs {
     /// Last day, inclusive (YYYY-MM-DD).
     #[arg(long, value_parser = parse_day)]
     pub until: Option<NaiveDate>,
+    /// Print every row of every section, not a summary and the first rows.
+    #[arg(long)]
+    pub details: bool,
     #[command(flatten)]
     pub out: OutputOpts,
 }
@@ -53,6 +61,9 @@ fn times(name: &str, v: Vec<Option<i64>>) -> Result<Column> {
 fn span(v: Option<f64>) -> Option<String> {
     v.map(|s| fmt_span(s.round() as i64))
 }
+
+/// Rows shown per long section without `--details`.
+const EXAMPLES_SHOWN: usize = 5;
 
 fn sections(r: &FlowReport) -> Result<Vec<(&'static str, &'static str, DataFrame)>> {
     let d = &r.dwell;
@@ -122,6 +133,29 @@ fn sections(r: &FlowReport) -> Result<Vec<(&'static str, &'static str, DataFrame
         "median_wait_s" => tr.iter().map(|x| x.median_wait_s).collect::<Vec<_>>(),
         "wait_share" => tr.iter().map(|x| x.wait_share).collect::<Vec<_>>(),
     )?;
+    let ds = &r.drift_summary;
+    let mut drift_summary = df!(
+        "repo" => ds.iter().map(|x| x.repo.clone()).collect::<Vec<_>>(),
+        "from_env" => ds.iter().map(|x| x.from_env.clone()).collect::<Vec<_>>(),
+        "to_env" => ds.iter().map(|x| x.to_env.clone()).collect::<Vec<_>>(),
+        "days" => ds.iter().map(|x| x.days).collect::<Vec<_>>(),
+        "latest_commits_ahead" => ds.iter().map(|x| x.latest_commits_ahead).collect::<Vec<_>>(),
+        "max_commits_ahead" => ds.iter().map(|x| x.max_commits_ahead).collect::<Vec<_>>(),
+    )?;
+    drift_summary.with_column(times(
+        "latest_day",
+        ds.iter().map(|x| Some(x.latest_day)).collect(),
+    )?)?;
+    drift_summary.with_column(times(
+        "max_day",
+        ds.iter().map(|x| Some(x.max_day)).collect(),
+    )?)?;
+    let mc = &r.misalignment_counts;
+    let misalignment_counts = df!(
+        "kind" => mc.iter().map(|x| x.kind.clone()).collect::<Vec<_>>(),
+        "environment" => mc.iter().map(|x| x.environment.clone()).collect::<Vec<_>>(),
+        "count" => mc.iter().map(|x| x.count).collect::<Vec<_>>(),
+    )?;
     Ok(vec![
         (
             "dwell",
@@ -146,7 +180,70 @@ fn sections(r: &FlowReport) -> Result<Vec<(&'static str, &'static str, DataFrame
             "Release trains (production deployments that shipped something)",
             trains,
         ),
+        (
+            "drift_summary",
+            "Drift in brief (per pair: days, latest and peak commits ahead)",
+            drift_summary,
+        ),
+        (
+            "misalignment_counts",
+            "Misalignments by kind and environment",
+            misalignment_counts,
+        ),
     ])
+}
+
+/// The sections a person reads: summaries first, the first rows of long
+/// sections, and a line that says how to see the rest.
+fn readable(
+    secs: Vec<(&'static str, &'static str, DataFrame)>,
+    details: bool,
+) -> Result<Vec<(&'static str, String, DataFrame)>> {
+    let mut out = vec![];
+    for (key, title, df) in secs {
+        if details {
+            if !matches!(key, "drift_summary" | "misalignment_counts") {
+                out.push((key, title.to_string(), df));
+            }
+            continue;
+        }
+        match key {
+            "dwell" => {
+                let all = df.lazy().filter(col("period").eq(lit("all"))).collect()?;
+                out.push((
+                    key,
+                    "Stage dwell times, whole range (per month: --details)".into(),
+                    all,
+                ));
+            }
+            "drift" => {}
+            "drift_summary" | "misalignment_counts" => out.push((key, title.to_string(), df)),
+            "promotions" | "misalignments" if df.height() > EXAMPLES_SHOWN => {
+                let n = df.height();
+                out.push((
+                    key,
+                    format!("{title}: the first {EXAMPLES_SHOWN} of {n} (all: --details, or --format csv/json)"),
+                    df.head(Some(EXAMPLES_SHOWN)),
+                ));
+            }
+            _ => out.push((key, title.to_string(), df)),
+        }
+    }
+    // Counts before examples.
+    if let Some(i) = out.iter().position(|s| s.0 == "misalignment_counts") {
+        let counts = out.remove(i);
+        let at = out
+            .iter()
+            .position(|s| s.0 == "misalignments")
+            .unwrap_or(out.len());
+        out.insert(at, counts);
+    }
+    if let Some(i) = out.iter().position(|s| s.0 == "drift_summary") {
+        let d = out.remove(i);
+        let at = out.iter().position(|s| s.0 == "tips").unwrap_or(out.len());
+        out.insert(at, d);
+    }
+    Ok(out)
 }
 
 pub fn run(global: &GlobalOpts, args: FlowArgs) -> Result<ExitCode> {
@@ -194,7 +291,7 @@ pub fn run(global: &GlobalOpts, args: FlowArgs) -> Result<ExitCode> {
                 "Environments, in promotion order: {}\n\n",
                 report.environments.join(" → ")
             ));
-            for (_, title, df) in &secs {
+            for (_, title, df) in &readable(secs, args.details)? {
                 if md {
                     s.push_str(&format!("### {title}\n\n{}\n", output::markdown(df)));
                 } else {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowmeter_analysis::{guess_config, Config};
+use flowmeter_analysis::{fast_forward_warnings, guess_config, Config};
 use flowmeter_store::{Store, REFS, REPOS};
 
 use crate::cli::GlobalOpts;
@@ -18,7 +18,10 @@ Examples:
   flowmeter init ~/src/api --out api.toml --force
 
 It recognises develop/dev, test/qa, staging/beta/stage, main/master and
-production/prod branches, and release tags such as v*, release-* or dated tags.";
+production/prod branches, and release tags such as v*, release-* or dated tags.
+Without PATH it reads the store, and warns about each environment branch that
+was only fast-forwarded (its deployments cannot be read from it: add tags or a
+deploy log).";
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
@@ -95,7 +98,15 @@ pub fn run(global: &GlobalOpts, args: InitArgs) -> Result<ExitCode> {
     branches.dedup();
     let text = guess_config(&branches, &tags, default.as_deref());
     // What we write must parse.
-    Config::parse(&text, &args.out)?;
+    let config = Config::parse(&text, &args.out)?;
+    // With history in the store, say which written branches were only
+    // fast-forwarded: their deployments cannot be read from them.
+    if args.path.is_none() {
+        let store = Store::open(&global.data)?;
+        for w in fast_forward_warnings(&store, &config)? {
+            status(global.quiet, format!("warning: {w}"));
+        }
+    }
     flowmeter_store::write_atomic(&args.out, text.as_bytes())?;
     status(
         global.quiet,

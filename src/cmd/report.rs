@@ -1160,8 +1160,8 @@ pub(crate) mod adapter {
             ))
         };
         let stages_brief = stages.is_err().then(|| {
-            let tips = if r.notes.iter().any(|n| n.contains("tips only")) {
-                "; an environment branch shows tips only, see `flowmeter flow`"
+            let tips = if r.notes.iter().any(|n| n.contains("was fast-forwarded")) {
+                "; an environment branch was only fast-forwarded, see `flowmeter flow`"
             } else {
                 ""
             };

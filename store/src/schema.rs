@@ -341,6 +341,12 @@ pub const DEPLOYMENT_STATS: TableDef = TableDef {
         // the first observed deployment of its environment: its history is baseline
         ("is_baseline", Bool),
         ("baseline_commits", Int),
+        // commits it first shipped, merges included (batch_commits counts non-merges)
+        ("shipped_commits", Int),
+        // redeploy of a descendant of the live sha that had shipped before: not a rollback
+        ("is_roll_forward", Bool),
+        // why its time or content differs from the obvious reading (clock skew, fast-forward)
+        ("note", Str),
     ],
 };
 
@@ -367,6 +373,8 @@ pub const ENV_ARRIVALS: TableDef = TableDef {
         ("dwell_s", Int),
         ("is_merge", Bool),
         ("pr_number", Int),
+        // the change's lead-time start (authored or committed, per config)
+        ("lead_start_at", Time),
     ],
 };
 
@@ -423,6 +431,49 @@ pub const MISALIGNMENTS: TableDef = TableDef {
     ],
 };
 
+/// `tip_drift`: what the environment branches' tips hold today, per adjacent pair.
+pub const TIP_DRIFT: TableDef = TableDef {
+    name: "tip_drift",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "per adjacent environment pair with two branches: non-merge commits one tip has and the other lacks",
+    columns: &[
+        ("repo", Str),
+        ("from_env", Str),
+        ("to_env", Str),
+        ("from_tip", Str),
+        ("to_tip", Str),
+        ("commits_ahead", Int),
+        ("commits_behind", Int),
+    ],
+};
+
+/// `train_waits`: each production change's wait for the next release train.
+pub const TRAIN_WAITS: TableDef = TableDef {
+    name: "train_waits",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "non-merge change x production environment: from arrival in the previous stage to the next production train",
+    columns: &[
+        ("repo", Str),
+        ("environment", Str),
+        ("sha", Str),
+        ("prev_arrived_at", Time),
+        ("arrived_at", Time),
+        ("wait_s", Int),
+        ("lead_s", Int),
+    ],
+};
+
+/// `analysis_notes`: how the rules read this store.
+pub const ANALYSIS_NOTES: TableDef = TableDef {
+    name: "analysis_notes",
+    kind: TableKind::Derived,
+    partitioned: false,
+    doc: "notes from analyze: fast-forwarded branches, moved deployment times, repositories without history",
+    columns: &[("stage", Str), ("note", Str)],
+};
+
 /// Every table, base first, in the order `sql --schema` lists them.
 pub const TABLES: &[&TableDef] = &[
     &REPOS,
@@ -442,6 +493,9 @@ pub const TABLES: &[&TableDef] = &[
     &PROMOTIONS,
     &DRIFT_DAILY,
     &MISALIGNMENTS,
+    &TIP_DRIFT,
+    &TRAIN_WAITS,
+    &ANALYSIS_NOTES,
 ];
 
 /// Looks a table up by name.

@@ -8,7 +8,7 @@ use crate::common::*;
 const CONFIG: &str = r#"
 [[environment]]
 name = "staging"
-branch = "staging"
+branch = "main"
 
 [[environment]]
 name = "production"
@@ -21,8 +21,9 @@ incident_window = "2d"
 revert_window = "3d"
 "#;
 
-/// The fixture: one linear history on main, an environment branch `staging`
-/// at its tip (each first-parent commit is a staging deployment), annotated
+/// The fixture: one linear history on main, whose first-parent commits are the
+/// staging deployments (a `staging` branch at its tip, only fast-forwarded,
+/// would record none: see `deploy_rules`), annotated
 /// release tags (production), a deploy CSV (a rollback and a failed deploy)
 /// and an incident CSV. Every commit adds or removes one one-line file.
 struct Org {
@@ -143,11 +144,12 @@ fn fixture_org_every_number_by_hand() {
     //   03-07 09:00 -> 21h = 75600 s.
     // - rb-1 (03-07 09:00): ships nothing, rollback (rework); not failed.
     // - v3.0.1 (03-07 16:00): ships c8 "Hotfix: ..." (rework); not failed.
-    // - d-100 (03-08 12:00): ships c9, status failure; INC-4 names it by
+    // - d-100 (03-08 12:00): status failure, so it ships nothing (c9 ships with
+    //   the next successful deployment, v4); INC-4 names it by
     //   deployment_id but is unresolved, so recovery falls back to the next
     //   deployment that did not fail: v4 failed too, so v5 at 03-12 10:00 ->
     //   3d22h = 338400 s.
-    // - v4 (03-09 10:00): ships c10. INC-2 (no sha) opens 03-09 20:00, 10h after
+    // - v4 (03-09 10:00): ships c9 c10. INC-2 (no sha) opens 03-09 20:00, 10h after
     //   the latest production deployment (<= 2d). Recovery: INC-2 resolved
     //   03-10 02:00 -> 16h = 57600 s.
     // - v5 (03-12 10:00): ships c11. INC-3 opens 7d14h after it: > 2d, no link.
@@ -169,8 +171,8 @@ fn fixture_org_every_number_by_hand() {
         ], "recovery_s": 75600, "is_rework": true, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "rb-1", "batch_commits": 0, "lines": 0, "failed": false, "failure_reasons": [], "recovery_s": null, "is_rework": true, "is_rollback": true, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "tag:v3.0.1", "batch_commits": 1, "lines": 1, "failed": false, "failure_reasons": [], "recovery_s": null, "is_rework": true, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
-        {"deployment_id": "d-100", "batch_commits": 1, "lines": 1, "failed": true, "failure_reasons": ["status: failure", "incident INC-4: names this deployment"], "recovery_s": 338400, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
-        {"deployment_id": "tag:v4", "batch_commits": 1, "lines": 1, "failed": true, "failure_reasons": [
+        {"deployment_id": "d-100", "batch_commits": 0, "lines": 0, "failed": true, "failure_reasons": ["status: failure", "incident INC-4: names this deployment"], "recovery_s": 338400, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
+        {"deployment_id": "tag:v4", "batch_commits": 2, "lines": 2, "failed": true, "failure_reasons": [
             "incident INC-2: opened 10h after, within incident_window 2d"
         ], "recovery_s": 57600, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
         {"deployment_id": "tag:v5", "batch_commits": 1, "lines": 1, "failed": false, "failure_reasons": [], "recovery_s": null, "is_rework": false, "is_rollback": false, "is_baseline": false, "baseline_commits": 0},
@@ -190,11 +192,11 @@ fn fixture_org_every_number_by_hand() {
     assert_eq!(
         Value::Array(rows),
         json!([
-            {"deployment_id": format!("branch:staging:{}", s12(&c[4])), "failure_reasons": [
+            {"deployment_id": format!("branch:main:{}", s12(&c[4])), "failure_reasons": [
                 format!("revert {} of {}: committed 2d10h after, within revert_window 3d", s12(&c[6]), s12(&c[4]))
             ]},
-            {"deployment_id": format!("branch:staging:{}", s12(&c[7])), "failure_reasons": [
-                format!("hotfix branch:staging:{} followed", s12(&c[8]))
+            {"deployment_id": format!("branch:main:{}", s12(&c[7])), "failure_reasons": [
+                format!("hotfix branch:main:{} followed", s12(&c[8]))
             ]},
         ])
     );
@@ -212,7 +214,7 @@ fn fixture_org_every_number_by_hand() {
         "select deployment_id, sha from deployment_commits where environment = 'production' order by deployment_id, sha",
     );
     let mut want: Vec<(String, &str)> = vec![
-        ("d-100".into(), &c[9]),
+        ("tag:v4".into(), &c[9]),
         ("tag:v2".into(), &c[3]),
         ("tag:v2".into(), &c[4]),
         ("tag:v3".into(), &c[5]),
@@ -252,19 +254,20 @@ fn fixture_org_every_number_by_hand() {
 
     // Metrics for March 2024, production.
     // Lead times (s), non-merge, non-baseline: c3 57600, c4 14400, c5 172800,
-    // c6 108000, c8 3600, c9 7200, c10 3600, c11 3600 (c7 is clock skew).
-    // Sorted: 3600 3600 3600 7200 14400 57600 108000 172800 (n = 8)
-    //   median: rank 3.5 -> (7200 + 14400) / 2 = 10800 s = 3 h
-    //   p75: rank 5.25 -> 57600 + 0.25 * 50400 = 70200 s = 19.5 h
+    // c6 108000, c8 3600, c9 86400 (03-08 10:00 to v4, d-100 failed), c10 3600,
+    // c11 3600 (c7 is clock skew).
+    // Sorted: 3600 3600 3600 14400 57600 86400 108000 172800 (n = 8)
+    //   median: rank 3.5 -> (14400 + 57600) / 2 = 36000 s = 10 h
+    //   p75: rank 5.25 -> 86400 + 0.25 * 21600 = 91800 s = 25.5 h
     //   p90: rank 6.3 -> 108000 + 0.3 * 64800 = 127440 s = 35.4 h
     // Deployments 8; failed v2 v3 d-100 v4 = 4 -> 0.5; rework v3 rb-1 v3.0.1 = 3 -> 0.375.
     // Recovery 32400 57600 75600 338400 -> median 66600 s = 18.5 h.
     // Deploy days count successful deployments only, so d-100 (status failure,
     //   the only deployment on 03-08) drops out: 03-01 03-03 03-06 03-07 03-09
     //   03-12 = 6 in 31 days: 6 / (31 / 7) = 1.3548 per week -> weekly.
-    // Batch (7 non-baseline deployments) commits 2 3 0 1 1 1 1 -> sorted 0 1 1 1 1 2 3:
+    // Batch (7 non-baseline deployments) commits 2 3 0 1 0 2 1 -> sorted 0 0 1 1 2 2 3:
     //   median 1; p90 rank 5.4 -> 2 + 0.4 = 2.4; lines the same; PRs all 0.
-    // Tiers (2024): deploy frequency >= 1/week high; lead 3 h <= 24 h elite;
+    // Tiers (2024): deploy frequency >= 1/week high; lead 10 h <= 24 h elite;
     //   CFR 0.5 > 0.2 low; recovery 18.5 h <= 24 h high. 8 < 10: low confidence.
     let out = ok(data, &["--config", cfg, "metrics", "--format", "json"]);
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -277,7 +280,7 @@ fn fixture_org_every_number_by_hand() {
     let want = json!({
         "deployments": 8, "deploy_days": 6, "frequency": "weekly", "failed": 4, "change_fail_rate": 0.5,
         "rework": 3, "rework_rate": 0.375, "recovery_median_h": 18.5,
-        "lead_time_median_h": 3.0, "lead_time_p75_h": 19.5,
+        "lead_time_median_h": 10.0, "lead_time_p75_h": 25.5,
         "batch_commits_median": 1.0, "batch_prs_median": 0.0, "batch_prs_p90": 0.0, "batch_lines_median": 1.0,
         "changes": 9, "clock_skew": 1, "baseline_commits": 2, "low_confidence": true,
         "tier_deploy_frequency": "high", "tier_lead_time": "elite", "tier_change_fail_rate": "low", "tier_recovery": "high",
@@ -294,7 +297,7 @@ fn fixture_org_every_number_by_hand() {
     close("batch_commits_p90", 2.4);
     close("batch_lines_p90", 2.4);
     assert_eq!(periods[1]["period"], "all");
-    assert_eq!(periods[1]["lead_time_median_h"], 3.0);
+    assert_eq!(periods[1]["lead_time_median_h"], 10.0);
 
     // --tiers 2023: CFR 0.5 > 0.15 is low, recovery 18.5 h high.
     let out = ok(

@@ -3,11 +3,13 @@
 
 mod common;
 mod demo;
+mod deploy_rules;
 mod dora;
 mod failures;
 mod flow;
 mod git_ingest;
 mod github;
+mod no_panic;
 mod readme;
 mod report;
 mod risk;

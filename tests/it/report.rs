@@ -200,6 +200,12 @@ fn build_store(data: &Path) {
             Column::new("is_hotfix".into(), vec![false; n]),
             Column::new("is_baseline".into(), vec![false; n]),
             Column::new("baseline_commits".into(), vec![0i64; n]),
+            Column::new(
+                "shipped_commits".into(),
+                deps.iter().map(|d| d.commits).collect::<Vec<_>>(),
+            ),
+            Column::new("is_roll_forward".into(), vec![false; n]),
+            Column::new("note".into(), vec![None::<String>; n]),
         ],
     )
     .unwrap();
@@ -1040,12 +1046,12 @@ fn write_flow_fixture_store() {
     std::fs::copy(&s.config, dest.join("flowmeter.toml")).unwrap();
 }
 
-/// Two environments whose `production` branch keeps only its tip (a pointer on
-/// main, no merges): the stage times and drift say "not available" with the
-/// flow's tips-only note, the findings keep what the tips say, and the deck's
-/// waiting slide says why it shows no stages. Nothing is made up.
+/// Two environments whose `production` branch was only fast-forwarded along
+/// main: the stage times say "not available" with the fast-forward note, the
+/// drift is git's own view of the two branches, the findings keep what the
+/// tips say, and the deck's waiting slide says why it shows no stages.
 #[test]
-fn tips_only_branches_leave_stage_times_and_drift_not_available() {
+fn fast_forwarded_branches_leave_stage_times_not_available() {
     use crate::common::{Fixture, ALICE};
     let fx = Fixture::new();
     for (i, day) in ["01", "02", "03", "04"].iter().enumerate() {
@@ -1079,26 +1085,30 @@ fn tips_only_branches_leave_stage_times_and_drift_not_available() {
     );
     let sum: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert!(
-        sum["stage_times"].is_null() && sum["drift"].is_null(),
-        "{sum}"
-    );
+    assert!(sum["stage_times"].is_null(), "{sum}");
+    // Drift follows git: production is main's commit of each day until 05-04.
+    let points: Vec<i64> = sum["drift"]["pairs"][0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["changes"].as_i64().unwrap())
+        .collect();
+    assert_eq!(points, [0, 0, 0, 1], "{sum}");
     let unavailable: Vec<&str> = sum["unavailable"]
         .as_array()
         .unwrap()
         .iter()
         .map(|u| u.as_str().unwrap())
         .collect();
-    assert_eq!(unavailable.len(), 2, "{unavailable:?}");
+    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
     assert!(unavailable[0].starts_with(
         "not available: time per environment stage (no change moved from one environment to the next from 2023-12-01 to 2024-05-31; "
     ));
-    assert!(unavailable[1].starts_with(
-        "not available: drift between environments (no daily drift series from 2023-12-01 to 2024-05-31; "
-    ));
-    for u in &unavailable {
-        assert!(u.contains("shows tips only"), "{u}");
-    }
+    assert!(
+        unavailable[0].contains("was fast-forwarded"),
+        "{}",
+        unavailable[0]
+    );
     // The tips are still compared: main has one commit (change 3) production lacks.
     let f = &sum["findings"][0];
     assert_eq!(f["kind"], "Branch tips at ingest");
@@ -1110,10 +1120,9 @@ fn tips_only_branches_leave_stage_times_and_drift_not_available() {
             &c2[..12]
         )
     );
-    assert_eq!(sum["findings"].as_array().unwrap().len(), 1);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<figure id=\"fig-stage-times\">"));
-    assert!(html.contains("shows tips only"));
+    assert!(html.contains("was fast-forwarded"));
 
     let deck = fx.dir.path().join("deck");
     ok(
@@ -1134,7 +1143,8 @@ fn tips_only_branches_leave_stage_times_and_drift_not_available() {
         deck.contains("Not available: time per environment stage (no change moved"),
         "{deck}"
     );
-    assert!(deck
-        .contains("to 2024-05-04; an environment branch shows tips only, see `flowmeter flow`)"));
+    assert!(deck.contains(
+        "to 2024-05-04; an environment branch was only fast-forwarded, see `flowmeter flow`)"
+    ));
     assert!(!deck.contains("waiting for the next"));
 }
