@@ -65,6 +65,8 @@ pub struct Resolved {
     pub deploys: Vec<Deploy>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+    /// The notes about fast-forwarded environment branches (also in `notes`).
+    pub fast_forwarded: Vec<String>,
 }
 
 pub(crate) fn short(sha: &str) -> &str {
@@ -239,9 +241,8 @@ pub fn fast_forward_warnings(
 ) -> crate::error::Result<Vec<String>> {
     let inp = Inputs::load(store)?;
     Ok(resolve_deployments(config, &inp)
-        .notes
+        .fast_forwarded
         .into_iter()
-        .filter(|n| n.contains("was fast-forwarded"))
         .map(|n| {
             format!(
                 "{n} Consider `tags = \"...\"` or `file = \"deploys.csv\"` for that environment."
@@ -333,12 +334,13 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                                 let elsewhere: &[bool] = if own { &empty } else { owned };
                                 let (list, ff, moved) = branch_deploys(g, t, elsewhere);
                                 if ff > 0 {
-                                    res.notes.push(format!(
+                                    res.fast_forwarded.push(format!(
                                         "{repo}: branch `{branch}` (environment {}) was fast-forwarded: {ff} of its first-parent commits were made on {} first, so the branch does not record when they arrived. They are baseline (arrival unknown); its merges and own commits ({} of them) and its tip are deployments. Tags or a deploy log record the real deployment times.",
                                         env.name,
                                         owned_branches.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(" or "),
                                         list.len() - usize::from(elsewhere[t as usize]),
                                     ));
+                                    res.notes.extend(res.fast_forwarded.last().cloned());
                                 }
                                 if moved > 0 {
                                     res.notes.push(format!(

@@ -41,7 +41,9 @@ pub struct Shipped {
 pub fn map_commits(inp: &Inputs, deploys: &[Deploy]) -> Vec<Shipped> {
     let mut out = vec![Shipped::default(); deploys.len()];
     let mut start = 0;
-    let mut gens: Option<(&str, Vec<u32>)> = None;
+    // Generations are needed only to tell a rollback from a roll-forward:
+    // computed per repo on the first redeploy of an already shipped sha.
+    let mut gens: Option<(&str, std::cell::OnceCell<Vec<u32>>)> = None;
     while start < deploys.len() {
         let (repo, env) = (&deploys[start].repo, &deploys[start].env);
         let end = start
@@ -51,7 +53,7 @@ pub fn map_commits(inp: &Inputs, deploys: &[Deploy]) -> Vec<Shipped> {
                 .count();
         if let Some(g) = inp.graphs.get(repo) {
             if gens.as_ref().is_none_or(|(r, _)| r != repo) {
-                gens = Some((repo.as_str(), generations(g)));
+                gens = Some((repo.as_str(), std::cell::OnceCell::new()));
             }
             let gen = &gens.as_ref().expect("set above").1;
             mark_env(g, gen, &deploys[start..end], &mut out[start..end], start);
@@ -88,7 +90,13 @@ fn set_baseline(out: &mut Shipped, mut baseline: Vec<(u32, i64)>) {
     out.baseline_at = baseline.iter().map(|b| b.1).collect();
 }
 
-fn mark_env(g: &Graph, gen: &[u32], deploys: &[Deploy], out: &mut [Shipped], offset: usize) {
+fn mark_env(
+    g: &Graph,
+    gen: &std::cell::OnceCell<Vec<u32>>,
+    deploys: &[Deploy],
+    out: &mut [Shipped],
+    offset: usize,
+) {
     let mut mark = vec![NONE; g.shas.len()];
     let mut current: Option<u32> = None;
     let mut seen_first = false;
@@ -137,7 +145,9 @@ fn mark_env(g: &Graph, gen: &[u32], deploys: &[Deploy], out: &mut [Shipped], off
         if mark[c as usize] != NONE {
             // Already shipped: nothing new. Back to an ancestor of the live sha is a rollback.
             match current {
-                Some(live) if live != c && is_ancestor(g, gen, c, live) => {
+                Some(live)
+                    if live != c && is_ancestor(g, gen.get_or_init(|| generations(g)), c, live) =>
+                {
                     out[i].is_rollback = true;
                     // Undone: every later deployment that shipped something, and the one
                     // that shipped `c` too unless `c` was its own sha.

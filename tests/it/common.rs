@@ -138,6 +138,25 @@ impl Fixture {
     }
 }
 
+/// Checks out `into` and merges `from` with `--no-ff` at `at`, as
+/// "Merge branch 'FROM' into INTO"; returns the merge's sha.
+pub fn merge(fx: &Fixture, at: &str, into: &str, from: &str) -> String {
+    fx.git(&["checkout", "-q", into]);
+    fx.git_at(
+        at,
+        &ALICE,
+        &[
+            "merge",
+            "--no-ff",
+            "-q",
+            "-m",
+            &format!("Merge branch '{from}' into {into}"),
+            from,
+        ],
+    );
+    fx.head()
+}
+
 /// Runs the flowmeter binary with `--data DATA`.
 pub fn flowmeter(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flowmeter"))

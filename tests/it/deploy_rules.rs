@@ -39,23 +39,6 @@ fn tag(fx: &Fixture, name: &str, at: &str, sha: &str) {
     fx.git_at(at, &ALICE, &["tag", "-a", name, "-m", name, sha]);
 }
 
-fn merge(fx: &Fixture, at: &str, into: &str, from: &str) -> String {
-    fx.git(&["checkout", "-q", into]);
-    fx.git_at(
-        at,
-        &ALICE,
-        &[
-            "merge",
-            "--no-ff",
-            "-q",
-            "-m",
-            &format!("Merge {from} into {into}"),
-            from,
-        ],
-    );
-    fx.head()
-}
-
 /// `production` was only ever fast-forwarded along `main`, and release tags
 /// mark the real deployments.
 ///

@@ -51,23 +51,6 @@ pub(crate) struct Story {
     pub(crate) tm: String, // team/x merging beta
 }
 
-fn merge(fx: &Fixture, at: &str, into: &str, from: &str) -> String {
-    fx.git(&["checkout", "-q", into]);
-    fx.git_at(
-        at,
-        &ALICE,
-        &[
-            "merge",
-            "--no-ff",
-            "-q",
-            "-m",
-            &format!("Merge branch '{from}' into {into}"),
-            from,
-        ],
-    );
-    fx.head()
-}
-
 /// The timeline (2024, UTC). Every non-merge commit adds its own file.
 ///
 /// | when        | branch      | commit                                   |
