@@ -1295,3 +1295,76 @@ fn releases_are_asked_for_conditionally() {
         json!(1)
     );
 }
+
+/// The GitHub-only store, as a user gets it: `ingest github` against the mock
+/// and no `ingest git`. `metrics` gives frequency and the change fail rate,
+/// lead time stays empty with a note naming the missing ingest, and no
+/// command panics.
+#[test]
+fn a_github_only_store_gives_frequency_and_change_fail_rate() {
+    let gh = Gh::new();
+    mount_repo_history(&gh);
+    let (dir, data) = store_dir();
+    gh.ingest_ok(&data, None, &[]);
+    let cfg = dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &cfg,
+        "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\nproduction = true\n",
+    )
+    .unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let analyze = flowmeter(&data, &["--config", cfg, "analyze"]);
+    let err = String::from_utf8_lossy(&analyze.stderr);
+    assert!(analyze.status.success(), "{err}");
+    assert!(err.contains("ingest git PATH --name octo/demo"), "{err}");
+
+    let m: Value =
+        serde_json::from_str(&ok(&data, &["--config", cfg, "metrics", "-f", "json"])).unwrap();
+    let all = m["periods"].as_array().unwrap().last().unwrap().clone();
+    // Deployments 10 and 11, each with a `success` status at 03-05 00:05,
+    // which is when they went live: two deployments on one day. Incident #9
+    // opens 03-06 00:00, within the default window of deployment 11, the one
+    // live then: one failure of two.
+    assert_eq!(all["deployments"], 2, "{all}");
+    assert_eq!(all["deploy_days"], 1, "{all}");
+    assert_eq!(all["failed"], 1, "{all}");
+    assert_eq!(all["change_fail_rate"].as_f64(), Some(0.5), "{all}");
+    assert_eq!(all["lead_time_median_h"], Value::Null, "{all}");
+    let charged: Vec<Value> = serde_json::from_str(&ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "sql",
+            "select deployment_id from deployment_stats where failed",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(charged.len(), 1, "{charged:?}");
+    assert!(
+        charged[0]["deployment_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("11"),
+        "{charged:?}"
+    );
+
+    for args in [
+        &["flow"][..],
+        &["risk"],
+        &["whatif"],
+        &["sql", "select * from changes"],
+    ] {
+        let mut a = vec!["--config", cfg];
+        a.extend_from_slice(args);
+        let out = flowmeter(&data, &a);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.code() == Some(1),
+            "{args:?}: {stderr}"
+        );
+    }
+}
