@@ -449,6 +449,15 @@ impl Config {
     }
 
     /// The production environments' names.
+    /// The production environment every command reads: `asked`, else the
+    /// first production environment, else `production`.
+    pub fn production_env(&self, asked: Option<&str>) -> String {
+        asked
+            .map(str::to_string)
+            .or_else(|| self.production_envs().into_iter().next())
+            .unwrap_or_else(|| "production".into())
+    }
+
     pub fn production_envs(&self) -> Vec<String> {
         self.environments
             .iter()

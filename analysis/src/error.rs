@@ -28,6 +28,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The statistics (risk, what-if, compare) could not answer.
+    #[error(transparent)]
+    Stats(#[from] crate::stats::RiskError),
 }
 
 /// The analysis result type.

@@ -64,8 +64,8 @@ pub use init::guess_config;
 pub use inputs::Inputs;
 pub use mapping::{map_commits, Shipped};
 pub use metrics::{
-    metrics, period_of, quantile, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics,
-    DEFINITIONS, LOW_CONFIDENCE_BELOW,
+    metrics, period_of, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics, DEFINITIONS,
+    LOW_CONFIDENCE_BELOW,
 };
 pub use pipeline::{analyze, fmt_span, AnalyzeReport, StageReport, STAGES};
 pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
@@ -78,10 +78,12 @@ pub use risk::{
     production_deployments, risk_buckets, risk_fit, risk_report, Deployment, Measure, RiskBucket,
     RiskFit, RiskReport, MIN_DEPLOYMENTS, MIN_FAILURES,
 };
-pub use stats::{BootstrapCi, LogisticFit, MannWhitney, RiskError, SplitMix64};
+pub use stats::{
+    quantile, quantile_sorted, BootstrapCi, LogisticFit, MannWhitney, RiskError, SplitMix64,
+};
 pub use whatif::{
-    arrival_times, check_current, default_branch_arrivals, earliest_environment, mainline_arrivals,
-    merge_commits, parse_delay, predict_failures, release_at_or_after, replay, whatif, Cadence,
+    arrival_times, check_current, default_branch_arrivals, mainline_arrivals, merge_commits,
+    parse_delay, predict_failures, release_at_or_after, replay, whatif, whatif_from_store, Cadence,
     CurrentCheck, Estimate, MainlineChange, Replay, WhatIfOptions, WhatIfReport, WhatIfRow,
     MONTH_DAYS,
 };

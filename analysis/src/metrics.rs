@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{polars_err, Error, Result};
 use crate::frame::Cols;
+use crate::stats::quantile;
 use crate::tiers;
 
 /// Periods with fewer deployments than this are marked low-confidence.
@@ -178,19 +179,6 @@ pub fn period_of(d: NaiveDate, by: By) -> (String, NaiveDate, NaiveDate) {
             (format!("{}-Q{}", d.year(), q + 1), start, next)
         }
     }
-}
-
-/// The `q` quantile by linear interpolation between closest ranks.
-pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
 }
 
 #[derive(Default)]

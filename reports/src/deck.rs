@@ -38,11 +38,29 @@ pub struct Deck {
     pub scope: String,
     /// The one line that differs between runs on the same data.
     pub generated_at: String,
+    /// The period's headline numbers, as `metrics` gives them for the same
+    /// period and environment (deck.json carries them; the scorecard prints them).
+    #[serde(default)]
+    pub numbers: DeckNumbers,
     pub tiers: Scorecard,
     pub waiting: Waiting,
     pub batch_risk: BatchRisk,
     /// `None` until the what-if analysis exists: the slide is then left out.
     pub whatif: Option<WhatIfLeadTime>,
+}
+
+/// The deck period's headline numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeckNumbers {
+    pub environment: String,
+    pub deployments: u64,
+    pub failed: u64,
+    pub change_fail_rate: Option<f64>,
+    pub deploy_days_per_week: f64,
+    pub lead_time_median_hours: Option<f64>,
+    pub recovery_median_hours: Option<f64>,
+    /// Production deployments that shipped at least one commit: the trains.
+    pub trains: u64,
 }
 
 /// "How long a change waits, and where."
@@ -512,6 +530,10 @@ pub fn write_deck(deck: &Deck, dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let p = dir.join("deck.html");
     write_text(&p, &deck.to_html()?)?;
+    files.push(p);
+    // The numbers behind every slide, for checks and notebooks.
+    let p = dir.join("deck.json");
+    write_text(&p, &serde_json::to_string_pretty(deck)?)?;
     files.push(p);
     Ok(files)
 }

@@ -36,7 +36,9 @@ pub use charts::{
     LeadTimeMonthly, RecoveryPoint, RecoveryTimes, ReferenceLine, ScoreRow, Scorecard, StagePeriod,
     StageTimes, TierBand, WeekCount, WhatIfLeadTime, WhatIfPolicy,
 };
-pub use deck::{write_deck, BatchRisk, Deck, RiskFit, Slide, TrainWait, Waiting, SLIDE_SIZE};
+pub use deck::{
+    write_deck, BatchRisk, Deck, DeckNumbers, RiskFit, Slide, TrainWait, Waiting, SLIDE_SIZE,
+};
 pub use error::{Error, Result};
 pub use monthly::{
     write_monthly, Better, Definition, DeploymentRow, Figure, Finding, Headline, MonthlyReport,

@@ -419,6 +419,7 @@ fn repository_text_in_svg_is_escaped() {
 
 fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
     Deck {
+        numbers: Default::default(),
         title: "Delivery performance".into(),
         period: "2026-07-01 – 2026-10-31".into(),
         scope: format!("{HOSTILE} · production"),
@@ -503,7 +504,11 @@ fn deck_html_escapes_and_navigates() {
 fn deck_pngs_are_1920_by_1080() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_deck(&deck(Some(whatif())), dir.path()).unwrap();
-    assert_eq!(files.len(), 6);
+    // Five slides, deck.html and deck.json, which reads back as the deck.
+    assert_eq!(files.len(), 7);
+    let json = std::fs::read_to_string(dir.path().join("deck.json")).unwrap();
+    let back: Deck = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, deck(Some(whatif())));
     for f in files.iter().filter(|f| f.extension().unwrap() == "png") {
         let bytes = std::fs::read(f).unwrap();
         let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());

@@ -11,14 +11,14 @@ use flowmeter_store::{Store, CHANGES, DEPLOYMENT_STATS};
 use polars::prelude::*;
 
 use crate::cli::{CompareArgs, GlobalOpts};
-use crate::cmd::risk::{production_env, write_report};
+use crate::cmd::risk::write_report;
 
 pub fn run(global: &GlobalOpts, args: CompareArgs) -> Result<ExitCode> {
     let before = parse_period(&args.before).context("--before")?;
     let after = parse_period(&args.after).context("--after")?;
     let store = Store::open(&global.data)?;
     let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
-    let env = production_env(&config, args.env.as_deref());
+    let env = config.production_env(args.env.as_deref());
     let stats = store
         .read(&DEPLOYMENT_STATS)
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;

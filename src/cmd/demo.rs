@@ -112,7 +112,10 @@ pub fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
         global.quiet,
         format!(
             "wrote the {LAST_MONTH} and {SWITCH_MONTH} reports and a {}-slide deck in {:.1}s total",
-            slides.len().saturating_sub(1),
+            slides
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "png"))
+                .count(),
             started.elapsed().as_secs_f64()
         ),
     );

@@ -71,11 +71,14 @@ pub fn run(global: &GlobalOpts, args: ReportArgs) -> Result<ExitCode> {
             status(
                 global.quiet,
                 format!(
-                    "wrote {} files into {} in {:.2} s ({} slides)",
+                    "wrote {} files into {} in {:.2} s ({} slides, deck.html and deck.json)",
                     files.len(),
                     d.out.display(),
                     started.elapsed().as_secs_f64(),
-                    files.len() - 1
+                    files
+                        .iter()
+                        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+                        .count()
                 ),
             );
         }
@@ -101,7 +104,7 @@ pub(crate) mod adapter {
     use flowmeter_analysis::{self as fa, By, Config, MetricsOptions, PeriodMetrics};
     use flowmeter_reports::Tier;
     use flowmeter_store::polars::prelude::{Column, DataFrame, DataType};
-    use flowmeter_store::{CHANGES, COMMITS, DEPLOYMENT_STATS, PULL_REQUESTS, REFS, REPOS};
+    use flowmeter_store::{CHANGES, COMMITS, DEPLOYMENT_STATS, PULL_REQUESTS};
 
     /// A calendar month.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,6 +147,8 @@ pub(crate) mod adapter {
         at: DateTime<Utc>,
         sha: String,
         commits: u64,
+        /// Commits (merges included) this deployment put into the environment.
+        shipped: u64,
         lines: u64,
         failed: bool,
         reasons: Vec<String>,
@@ -229,14 +234,7 @@ pub(crate) mod adapter {
             let mut names: Vec<String> = envs.iter().flatten().cloned().collect();
             names.sort();
             names.dedup();
-            let env = match env {
-                Some(e) => e.to_string(),
-                None => config
-                    .production_envs()
-                    .into_iter()
-                    .find(|e| names.contains(e))
-                    .unwrap_or_else(|| "production".to_string()),
-            };
+            let env = config.production_env(env);
             if !names.contains(&env) {
                 bail!(
                     "no deployments to environment `{env}` in deployment_stats; environments present: {} (choose one with --env)",
@@ -254,6 +252,7 @@ pub(crate) mod adapter {
                 ints(&ds, t, "batch_additions")?,
                 ints(&ds, t, "batch_deletions")?,
             );
+            let shipped = ints(&ds, t, "shipped_commits")?;
             let (failed, reasons, rec_at, rec_s) = (
                 bools(&ds, t, "failed")?,
                 lists(&ds, t, "failure_reasons")?,
@@ -279,6 +278,7 @@ pub(crate) mod adapter {
                     at,
                     sha: sha[i].clone().unwrap_or_default(),
                     commits: bc[i].unwrap_or(0).max(0) as u64,
+                    shipped: shipped[i].unwrap_or(0).max(0) as u64,
                     lines: (ba[i].unwrap_or(0) + bd[i].unwrap_or(0)).max(0) as u64,
                     failed: failed[i].unwrap_or(false),
                     reasons: reasons[i].clone(),
@@ -439,7 +439,7 @@ pub(crate) mod adapter {
                     deploy_days_per_week: p.deploy_days_per_week,
                     // Changes with a valid lead time: clock-skewed ones are counted apart.
                     changes: (p.changes - p.clock_skew).max(0) as u64,
-                    lead_p25: quantile(&leads, 0.25),
+                    lead_p25: fa::quantile_sorted(&leads, 0.25),
                     lead_median: p.lead_time_median_h,
                     lead_p75: p.lead_time_p75_h,
                     lead_p90: p.lead_time_p90_h,
@@ -589,7 +589,7 @@ pub(crate) mod adapter {
                         .collect(),
                 },
                 histogram: rep::LeadTimeHistogram {
-                    median_hours: quantile(&leads, 0.5),
+                    median_hours: fa::quantile_sorted(&leads, 0.5),
                     ..histogram
                 },
                 batch: rep::BatchSizes {
@@ -915,6 +915,20 @@ pub(crate) mod adapter {
                 period: format!("{since} – {until}"),
                 scope: format!("{} · {}", self.repos.join(", "), self.env),
                 generated_at,
+                numbers: rep::DeckNumbers {
+                    environment: self.env.clone(),
+                    deployments: period_stats.deployments,
+                    failed: period_stats.failed,
+                    change_fail_rate: period_stats.cfr,
+                    deploy_days_per_week: period_stats.deploy_days_per_week,
+                    lead_time_median_hours: period_stats.lead_median,
+                    recovery_median_hours: period_stats.recovery_median,
+                    trains: self
+                        .deps_in(from, to)
+                        .iter()
+                        .filter(|d| d.shipped > 0)
+                        .count() as u64,
+                },
                 tiers: self.scorecard(&period_stats),
                 waiting: rep::Waiting {
                     changes: period_stats.changes,
@@ -934,7 +948,7 @@ pub(crate) mod adapter {
                     buckets: c.by_batch,
                     fit,
                 },
-                whatif: self.whatif(store)?,
+                whatif: self.whatif(store, config)?,
             })
         }
 
@@ -967,32 +981,18 @@ pub(crate) mod adapter {
         /// The what-if cadences, the way `flowmeter whatif` computes them with
         /// its defaults; `None` when there is nothing to replay (then the deck
         /// leaves the slide out).
-        fn whatif(&self, store: &Store) -> Result<Option<rep::WhatIfLeadTime>> {
-            let stats = store
-                .read(&DEPLOYMENT_STATS)
-                .context("loading deployment_stats")?;
-            let changes = store.read(&CHANGES).context("loading changes")?;
-            let commits = store.read(&COMMITS).context("loading commits")?;
-            let fit = fa::risk_fit(&self.risk_deps, fa::Measure::Commits);
-            let mut arrivals = vec![];
-            if let Some(m) = fa::earliest_environment(&stats)?.filter(|m| *m != self.env) {
-                arrivals = fa::mainline_arrivals(&changes, &commits, &m, &self.env)?;
-            }
-            if arrivals.is_empty() {
-                let refs = store.read(&REFS).context("loading refs")?;
-                let repos = store.read(&REPOS).context("loading repos")?;
-                let shipped = fa::arrival_times(&changes, &self.env)?;
-                arrivals = fa::default_branch_arrivals(&commits, &refs, &repos, &shipped)?;
-            }
-            if arrivals.is_empty() {
+        fn whatif(&self, store: &Store, config: &Config) -> Result<Option<rep::WhatIfLeadTime>> {
+            let report = fa::whatif_from_store(
+                store,
+                config,
+                &self.env,
+                None,
+                &fa::WhatIfOptions::default(),
+            )
+            .context("replaying the what-if cadences")?;
+            if report.changes == 0 {
                 return Ok(None);
             }
-            let report = fa::whatif(
-                &arrivals,
-                &self.risk_deps,
-                fit.fit.as_ref(),
-                &fa::WhatIfOptions::default(),
-            );
             let policies: Vec<rep::WhatIfPolicy> = report
                 .rows
                 .iter()
@@ -1467,16 +1467,6 @@ pub(crate) mod adapter {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 
-    /// Linear-interpolation quantile of sorted values (numpy's default).
-    pub(crate) fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-        if sorted.is_empty() {
-            return None;
-        }
-        let pos = q * (sorted.len() - 1) as f64;
-        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
-    }
-
     /// Lead times on bins doubling from 15 minutes; zero lead times go in the first bin.
     fn histogram(sorted_hours: &[f64], negative: u64) -> rep::LeadTimeHistogram {
         let mut bins: BTreeMap<i32, u64> = BTreeMap::new();
@@ -1596,14 +1586,6 @@ pub(crate) mod adapter {
     #[cfg(test)]
     mod tests {
         use super::*;
-
-        #[test]
-        fn quantiles_interpolate_like_numpy() {
-            let v = [1.0, 2.0, 3.0, 4.0];
-            assert_eq!(quantile(&v, 0.5), Some(2.5));
-            assert_eq!(quantile(&v, 0.9), Some(3.7));
-            assert_eq!(quantile(&[], 0.5), None);
-        }
 
         #[test]
         fn months_step_over_year_ends() {

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowmeter_analysis::{production_deployments, risk_report, Config, RiskReport};
+use flowmeter_analysis::{production_deployments, risk_report, RiskReport};
 use flowmeter_store::{Store, DEPLOYMENT_STATS};
 use polars::prelude::*;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use crate::output::{self, Format};
 pub fn run(global: &GlobalOpts, args: RiskArgs) -> Result<ExitCode> {
     let store = Store::open(&global.data)?;
     let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
-    let env = production_env(&config, args.env.as_deref());
+    let env = config.production_env(args.env.as_deref());
     let stats = store
         .read(&DEPLOYMENT_STATS)
         .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
@@ -64,12 +64,6 @@ fn fits_frame(r: &RiskReport) -> Result<DataFrame> {
 }
 
 /// `--env NAME`, else the config's (first) production environment.
-pub(crate) fn production_env(config: &Config, env: Option<&str>) -> String {
-    env.map(str::to_string)
-        .or_else(|| config.production_envs().into_iter().next())
-        .unwrap_or_else(|| "production".into())
-}
-
 /// For people: p-values below 0.0001 read `<0.0001`, not a rounded `0`
 /// (csv and json keep the number).
 fn readable_p(df: &DataFrame) -> Result<DataFrame> {

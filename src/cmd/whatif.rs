@@ -4,20 +4,17 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use flowmeter_analysis::{
-    arrival_times, default_branch_arrivals, mainline_arrivals, parse_delay, production_deployments,
-    risk_fit, whatif, Cadence, Measure, WhatIfOptions, WhatIfReport,
-};
-use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, REFS, REPOS};
+use flowmeter_analysis::{parse_delay, whatif_from_store, Cadence, WhatIfOptions, WhatIfReport};
+use flowmeter_store::Store;
 use polars::prelude::*;
 
 use crate::cli::{GlobalOpts, WhatIfArgs};
-use crate::cmd::risk::{production_env, write_report};
+use crate::cmd::risk::write_report;
 
 pub fn run(global: &GlobalOpts, args: WhatIfArgs) -> Result<ExitCode> {
     let store = Store::open(&global.data)?;
     let config = crate::cmd::analyze::ensure_fresh(global, &store)?;
-    let env = production_env(&config, args.env.as_deref());
+    let env = config.production_env(args.env.as_deref());
     let cadences = args
         .cadence
         .iter()
@@ -25,42 +22,13 @@ pub fn run(global: &GlobalOpts, args: WhatIfArgs) -> Result<ExitCode> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .context("--cadence")?;
     let delay = parse_delay(&args.pipeline_delay).context("--pipeline-delay")?;
-    let stats = store
-        .read(&DEPLOYMENT_STATS)
-        .context("reading table `deployment_stats` (built by `flowmeter analyze`)")?;
-    let changes = store.read(&CHANGES).context("reading table `changes`")?;
-    let commits = store.read(&COMMITS).context("reading table `commits`")?;
-    let deployments = production_deployments(&stats, &env)?;
-    let fit = risk_fit(&deployments, Measure::Commits);
-
-    // The first environment in promotion order is where changes land first.
-    let mainline = args
-        .mainline_env
-        .clone()
-        .or_else(|| config.environments.first().map(|e| e.name.clone()));
-    let mut source = String::new();
-    let mut arrivals = vec![];
-    if let Some(m) = mainline.as_ref().filter(|m| **m != env) {
-        arrivals = mainline_arrivals(&changes, &commits, m, &env)?;
-        source = format!("changes reaching environment `{m}` (table `changes`)");
-    }
-    if arrivals.is_empty() {
-        let refs = store.read(&REFS).context("reading table `refs`")?;
-        let repos = store.read(&REPOS).context("reading table `repos`")?;
-        let shipped = arrival_times(&changes, &env)?;
-        arrivals = default_branch_arrivals(&commits, &refs, &repos, &shipped)?;
-        source = "non-merge commits of each repo's default branch, at the time the first-parent commit that brought them in was committed (no earlier environment than production had changes)".into();
-    }
     let opts = WhatIfOptions {
         cadences,
         delay,
         draws: args.draws,
         seed: args.seed,
     };
-    let mut report = whatif(&arrivals, &deployments, fit.fit.as_ref(), &opts);
-    report
-        .assumptions
-        .insert(0, format!("Mainline arrivals: {source}."));
+    let report = whatif_from_store(&store, &config, &env, args.mainline_env.as_deref(), &opts)?;
     let mut check = vec![];
     if let Some(c) = &report.check {
         check.push(format!(
@@ -73,12 +41,6 @@ pub fn run(global: &GlobalOpts, args: WhatIfArgs) -> Result<ExitCode> {
             if c.consistent { "consistent" } else { "NOT consistent" }
         ));
         check.push("The fit includes an intercept, so over the deployments it was fitted on the predicted total equals the observed total by construction; the interval shows how far chance alone would move it.".into());
-    }
-    if report.negative_lead_times > 0 {
-        report.warnings.push(format!(
-            "{} changes reached production before the mainline (clock skew or hotfixes): left out of the current lead times",
-            report.negative_lead_times
-        ));
     }
     write_report(
         &report,

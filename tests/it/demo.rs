@@ -40,7 +40,7 @@ fn run_demo(out: &Path, seed: &str) -> String {
     )
 }
 
-fn demo_dir() -> PathBuf {
+pub(crate) fn demo_dir() -> PathBuf {
     DEMO.0.clone()
 }
 

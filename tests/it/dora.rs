@@ -26,10 +26,10 @@ revert_window = "3d"
 /// would record none: see `deploy_rules`), annotated
 /// release tags (production), a deploy CSV (a rollback and a failed deploy)
 /// and an incident CSV. Every commit adds or removes one one-line file.
-struct Org {
-    fx: Fixture,
-    data: std::path::PathBuf,
-    config: String,
+pub(crate) struct Org {
+    pub fx: Fixture,
+    pub data: std::path::PathBuf,
+    pub config: String,
     c: Vec<String>, // c[1]..c[11]; c[0] unused
 }
 
@@ -37,7 +37,7 @@ fn tag(fx: &Fixture, name: &str, at: &str, sha: &str) {
     fx.git_at(at, &ALICE, &["tag", "-a", name, "-m", name, sha]);
 }
 
-fn build_org() -> Org {
+pub(crate) fn build_org() -> Org {
     let fx = Fixture::new();
     let mut c = vec![String::new()];
     let commit = |c: &mut Vec<String>, at: &str, msg: &str, file: &str| {

@@ -2,6 +2,7 @@
 //! is linked once.
 
 mod common;
+mod consistency;
 mod demo;
 mod deploy_rules;
 mod dora;

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::{ArrivalRow, DriftRow, Finding, Flow, Promotion, TipDrift, TrainWait};
 use crate::config::Config;
 use crate::error::Result;
-use crate::metrics::{period_of, quantile, By};
+use crate::metrics::{period_of, By};
+use crate::stats::quantile;
 
 /// `--since` / `--until` for the report (inclusive days, UTC).
 #[derive(Debug, Clone, Default)]
