@@ -3,7 +3,6 @@
 
 mod cli;
 mod cmd;
-mod demo;
 mod output;
 mod progress;
 

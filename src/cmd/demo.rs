@@ -15,7 +15,7 @@ use flowmeter_store::{Store, CHANGES, DEPLOYMENT_STATS};
 
 use crate::cli::{DemoArgs, GlobalOpts};
 use crate::cmd::{report, status};
-use crate::demo::{self, DemoOptions, Generated};
+use flowmeter_demo::{self as demo, DemoOptions, Generated};
 
 /// The two halves of the story, around the switch to trunk-based delivery.
 const BEFORE: &str = "2025-01-01..2025-06-30";

@@ -22,7 +22,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+mod error;
+
+use error::Context;
+pub use error::{Error, Result};
 
 pub use sim::{Deployment, Incident, Kind};
 
@@ -115,10 +118,10 @@ fn prepare(out: &Path) -> Result<()> {
             .next()
             .is_some();
         if non_empty && !out.join(MARKER).exists() {
-            bail!(
+            return Err(Error::NotADemoDir(format!(
                 "{} exists and was not made by `flowmeter demo` (no {MARKER} file); choose another --out",
                 out.display()
-            );
+            )));
         }
         for name in OWNED {
             let p = out.join(name);

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use git2::{FileFavor, MergeOptions, Oid, Repository, RepositoryInitOptions, Signature, Time};
 
 use super::calendar::{self, DAY};
