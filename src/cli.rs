@@ -382,34 +382,31 @@ mod readme_lines;
 
 #[cfg(test)]
 mod tests {
-    use super::readme_lines::{parse, shell_lines, Parsed, FLOWMETER_COMMANDS};
+    use super::readme_lines::{all_shell_lines, parse, Parsed, FLOWMETER_COMMANDS};
     use super::*;
 
-    /// Every flowmeter command in the README (its ```sh blocks, the
-    /// `cargo run -- ...` ones, and the `$ flowmeter ...` lines of its ```text
-    /// blocks) parses with today's arguments, so a renamed flag or subcommand
-    /// fails here, quickly, before it misleads a reader. `tests/it/readme.rs`
-    /// runs them.
+    /// Every flowmeter command in the README and the user guide in docs/
+    /// (their ```sh blocks, the `cargo run -- ...` ones, and the
+    /// `$ flowmeter ...` lines of their ```text blocks) parses with today's
+    /// arguments, so a renamed flag or subcommand fails here, quickly, before
+    /// it misleads a reader. `tests/it/readme.rs` runs them.
     #[test]
     fn every_command_in_the_readme_parses() {
         let mut checked = 0;
-        for line in shell_lines(include_str!("../README.md")) {
-            let parsed = parse(&line.text)
-                .unwrap_or_else(|e| panic!("README.md:{}: {e}: {}", line.number, line.text));
+        for line in all_shell_lines() {
+            let at = format!("{}:{}", line.page, line.number);
+            let parsed = parse(&line.text).unwrap_or_else(|e| panic!("{at}: {e}: {}", line.text));
             if let Parsed::Flowmeter { args, .. } = parsed {
                 let argv = std::iter::once("flowmeter".to_string()).chain(args);
                 if let Err(e) = Cli::try_parse_from(argv) {
-                    panic!(
-                        "README.md:{} does not parse: {}\n{e}",
-                        line.number, line.text
-                    );
+                    panic!("{at} does not parse: {}\n{e}", line.text);
                 }
                 checked += 1;
             }
         }
         assert_eq!(
             checked, FLOWMETER_COMMANDS,
-            "flowmeter commands in the README"
+            "flowmeter commands in the README and docs/"
         );
     }
 }

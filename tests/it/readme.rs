@@ -1,9 +1,11 @@
-//! Every flowmeter command in README.md runs, in README order, in a sandbox,
-//! and does what the README says it does, so the README cannot rot (issue #8).
+//! Every flowmeter command in README.md and the user guide (`docs/*.md`)
+//! runs, in reading order (README first, then the pages of `docs/README.md`,
+//! see [`lines::PAGES`]), in a sandbox, and does what the page says it does,
+//! so the documentation cannot rot (issue #8).
 //!
-//! The commands are the lines of the README's ```sh blocks that run
+//! The commands are the lines of the pages' ```sh blocks that run
 //! `flowmeter` (or `cargo run -- ...`, run as the built binary) and the
-//! `$ flowmeter ...` lines of its ```text blocks; `readme/lines.rs` finds them,
+//! `$ flowmeter ...` lines of their ```text blocks; `readme/lines.rs` finds them,
 //! and `src/cli.rs` uses the same file to check that they parse.
 //!
 //! The sandbox is a shell session per code block: each block starts in `~/work/api`,
@@ -15,8 +17,9 @@
 //! GITHUB_TOKEN), `ingest github` talks to a wiremock GitHub on 127.0.0.1,
 //! the few placeholders the sandbox cannot make real are replaced from
 //! [`substitutions`], and [`additions`] adds the mock's URL and the demo's
-//! `--small`. README lines that are not flowmeter commands are listed, with
-//! the reason they are not run, in [`NOT_RUN`].
+//! `--small`. Lines that are not flowmeter commands are listed, with
+//! the reason they are not run, in [`NOT_RUN`]. The store in `~/work/api`
+//! carries over from block to block and page to page, so the order matters.
 
 mod lines;
 
@@ -33,13 +36,11 @@ use wiremock::{Mock, Request, ResponseTemplate};
 
 use crate::common::MockHttp;
 
-use lines::{parse, shell_lines, Parsed, FLOWMETER_COMMANDS};
+use lines::{all_shell_lines, parse, shell_lines, Parsed, FLOWMETER_COMMANDS, PAGES};
 
-const README: &str = include_str!("../../README.md");
-
-/// README lines that are not flowmeter commands, and why the test does not
-/// run them. Each must match a line, and every other line must be a
-/// flowmeter command, `cd` or `export`.
+/// Lines of the pages that are not flowmeter commands, and why the test does
+/// not run them. Each must match a line of some page, and every other line
+/// must be a flowmeter command, `cd` or `export`.
 const NOT_RUN: &[(&str, &str)] = &[
     (
         "cargo test --workspace",
@@ -60,8 +61,8 @@ const NOT_RUN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Placeholders in README commands that the sandbox cannot make real: each
-/// README text (matched inside an argument) and what stands in for it. Every
+/// Placeholders in documented commands that the sandbox cannot make real:
+/// each text (matched inside an argument) and what stands in for it. Every
 /// entry must be used at least once, so the table cannot rot either.
 fn substitutions(sb: &Sandbox) -> Vec<(&'static str, String)> {
     vec![
@@ -74,7 +75,7 @@ fn substitutions(sb: &Sandbox) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Flags added to README commands that start with the given words (unless
+/// Flags added to documented commands that start with the given words (unless
 /// the first flag is already there). Every entry must be used.
 fn additions(sb: &Sandbox) -> Vec<(Vec<String>, Vec<String>)> {
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -86,7 +87,7 @@ fn additions(sb: &Sandbox) -> Vec<(Vec<String>, Vec<String>)> {
         ),
         // The demo's small organisation: the same story and code in less than
         // half the time (16 s instead of 38 s a run in a debug build on two
-        // busy cores), and the README runs the demo four times. .ci/run runs
+        // busy cores), and the pages run the demo four times. .ci/run runs
         // the README's `cargo run -- demo` as written.
         (words(&["demo"]), words(&["--small"])),
     ]
@@ -101,20 +102,20 @@ fn every_command_in_the_readme_runs() {
     let mut not_run_used = vec![0; NOT_RUN.len()];
     let additions = additions(&sb);
     let mut additions_used = vec![0; additions.len()];
-    let lines = shell_lines(README);
+    let lines = all_shell_lines();
     let found = lines
         .iter()
         .filter(|l| matches!(parse(&l.text), Ok(Parsed::Flowmeter { .. })))
         .count();
     assert_eq!(
         found, FLOWMETER_COMMANDS,
-        "flowmeter commands found in the README"
+        "flowmeter commands found in the README and docs/"
     );
     let mut ran = 0;
     let mut timings = vec![];
     let (mut block, mut cwd, mut exports) = (usize::MAX, sb.start.clone(), vec![]);
     for line in &lines {
-        let at = format!("README.md:{}: {}", line.number, line.text);
+        let at = format!("{}:{}: {}", line.page, line.number, line.text);
         if line.block != block {
             // A new block is a new terminal in the work tree.
             (block, cwd, exports) = (line.block, sb.start.clone(), vec![]);
@@ -159,36 +160,150 @@ fn every_command_in_the_readme_runs() {
                 let stdout_to = stdout_to.map(|f| cwd.join(sb.expand(&f)));
                 let start = Instant::now();
                 let run = sb.run(&at, &cwd, &exports, &env, &args, stdout_to.as_deref());
-                timings.push((start.elapsed(), line.number));
+                timings.push((start.elapsed(), line.page, line.number));
                 check(&at, &cwd, &args, &run);
                 ran += 1;
             }
         }
     }
     timings.sort();
-    for (d, n) in timings.iter().rev().take(8) {
-        eprintln!("{:>6.1}s  README.md:{n}", d.as_secs_f64());
+    for (d, page, n) in timings.iter().rev().take(8) {
+        eprintln!("{:>6.1}s  {page}:{n}", d.as_secs_f64());
     }
     eprintln!(
-        "{ran} README commands in {:.1}s",
+        "{ran} documented commands in {:.1}s",
         t0.elapsed().as_secs_f64()
     );
-    assert_eq!(ran, found, "README commands run");
+    assert_eq!(ran, found, "documented commands run");
     for ((from, _), n) in subs.iter().zip(&subs_used) {
         assert!(
             *n > 0,
-            "substitution `{from}` matched no README command: remove it"
+            "substitution `{from}` matched no documented command: remove it"
         );
     }
     for ((prefix, _), n) in NOT_RUN.iter().zip(&not_run_used) {
         assert!(
             *n > 0,
-            "NOT_RUN `{prefix}` matched no README line: remove it"
+            "NOT_RUN `{prefix}` matched no line of any page: remove it"
         );
     }
     for ((command, flags), n) in additions.iter().zip(&additions_used) {
         assert!(*n > 0, "no `{command:?}` command got {flags:?}: remove it");
     }
+}
+
+/// Every page of the user guide is in [`PAGES`], so its commands run (and
+/// parse, in `src/cli.rs`), and every page there exists.
+#[test]
+fn every_docs_page_is_in_the_readme_test() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = PAGES
+        .iter()
+        .filter(|(p, _)| p.starts_with("docs/"))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, on_disk, "docs/*.md and readme/lines.rs PAGES");
+}
+
+/// Every relative link and image of the README and the user guide points to
+/// a file that exists, and every `#fragment` to a heading of its page, as
+/// GitHub makes the anchors; so moving a section cannot leave a dead link.
+#[test]
+fn every_link_in_the_readme_and_docs_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for (page, text) in PAGES {
+        for (number, target) in links(text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let at = format!("{page}:{number}: ({target})");
+            let (path, fragment) = match target.split_once('#') {
+                Some((p, f)) => (p, Some(f)),
+                None => (target.as_str(), None),
+            };
+            let file = if path.is_empty() {
+                root.join(page)
+            } else {
+                root.join(page).parent().unwrap().join(path)
+            };
+            assert!(
+                file.exists(),
+                "{at}
+no {}",
+                file.display()
+            );
+            if let Some(fragment) = fragment {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let anchors = anchors(&text);
+                assert!(
+                    anchors.iter().any(|a| a == fragment),
+                    "{at}
+no heading `#{fragment}` in {}; there are {anchors:?}",
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} relative links found");
+}
+
+/// The `](target)` of each Markdown link or image outside code blocks, with
+/// its 1-based line number.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let (mut out, mut code) = (vec![], false);
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("```") {
+            code = !code;
+        }
+        if code {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(k) = rest.find("](") {
+            rest = &rest[k + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            out.push((i + 1, rest[..end].to_string()));
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// The anchors GitHub gives a page's headings: lower case, punctuation other
+/// than `-` and `_` dropped, spaces as `-`.
+fn anchors(text: &str) -> Vec<String> {
+    let (mut out, mut code) = (vec![], false);
+    for line in text.lines() {
+        if line.starts_with("```") {
+            code = !code;
+        }
+        let Some(title) = line.trim_start_matches('#').strip_prefix(' ') else {
+            continue;
+        };
+        if code || !line.starts_with('#') {
+            continue;
+        }
+        out.push(
+            title
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect(),
+        );
+    }
+    out
 }
 
 /// What one command did.
@@ -201,7 +316,7 @@ struct Ran {
     stdout_to: Option<PathBuf>,
 }
 
-/// Checks that a command did what the README says: exit status 0 is checked by
+/// Checks that a command did what its page says: exit status 0 is checked by
 /// [`Sandbox::run`]; here, the output or the files it claims to write.
 fn check(at: &str, cwd: &Path, args: &[String], run: &Ran) {
     let mut data = cwd.join(".flowmeter");
@@ -359,7 +474,7 @@ fn check(at: &str, cwd: &Path, args: &[String], run: &Ran) {
             };
             assert!(!bytes.is_empty(), "{at}\n{what} is empty");
             let text = String::from_utf8_lossy(&bytes);
-            // Every date range in the README holds data in the fixture: an
+            // Every date range in the pages holds data in the fixture: an
             // empty answer means the range or the fixture drifted.
             if flag("--since").is_some() || flag("--before").is_some() {
                 empty_range(at, &text);
@@ -1100,16 +1215,30 @@ fn readme_lines_are_parsed_as_a_shell_would() {
         f(&[], &["flow", "--since=2024-01-01"], None)
     );
     let md = "```text\n$ flowmeter risk\nmeasure  n\n```\n\n```sh\ncd x\n\nflowmeter flow\n```\n```toml\na = 1\n```\n";
-    let got: Vec<_> = shell_lines(md)
+    // Blocks are numbered on from the page's first block number.
+    let got: Vec<_> = shell_lines("docs/x.md", md, 5)
         .into_iter()
-        .map(|l| (l.number, l.block, l.text))
+        .map(|l| (l.page, l.number, l.block, l.text))
         .collect();
     assert_eq!(
         got,
         [
-            (2, 0, "flowmeter risk".to_string()),
-            (7, 1, "cd x".to_string()),
-            (9, 1, "flowmeter flow".to_string())
+            ("docs/x.md", 2, 5, "flowmeter risk".to_string()),
+            ("docs/x.md", 7, 6, "cd x".to_string()),
+            ("docs/x.md", 9, 6, "flowmeter flow".to_string())
         ]
     );
+    // Over all pages, a block number is never reused by a later page.
+    let lines = all_shell_lines();
+    for w in lines.windows(2) {
+        assert!(
+            w[0].block < w[1].block || (w[0].block == w[1].block && w[0].page == w[1].page),
+            "{}:{} and {}:{} share block {}",
+            w[0].page,
+            w[0].number,
+            w[1].page,
+            w[1].number,
+            w[1].block
+        );
+    }
 }

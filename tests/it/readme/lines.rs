@@ -1,27 +1,57 @@
-//! The shell lines of README.md, split into words: every line of its ```sh
-//! blocks and every `$ ` line of its ```text blocks. Shared by the parse test
-//! in `src/cli.rs` (which includes this file with `#[path]`) and by
-//! `tests/it/readme.rs`, which runs them, so both agree on what the README's
-//! commands are.
+//! The shell lines of the README and the user guide (`docs/*.md`), split
+//! into words: every line of their ```sh blocks and every `$ ` line of their
+//! ```text blocks. Shared by the parse test in `src/cli.rs` (which includes
+//! this file with `#[path]`) and by `tests/it/readme.rs`, which runs them, so
+//! both agree on what the documented commands are.
 
 #![allow(dead_code)]
 
-/// How many flowmeter commands the README shows. Both tests check it, so a
-/// command added to (or dropped from) the README is a deliberate change here.
+/// How many flowmeter commands the README and the user guide show. Both
+/// tests check it, so a command added to (or dropped from) a page is a
+/// deliberate change here.
 pub const FLOWMETER_COMMANDS: usize = 50;
 
-/// One shell line of the README.
+/// The pages whose commands are run, in the order a reader follows them: the
+/// README, then the user guide in the order of its index (`docs/README.md`).
+/// The order matters: each code block starts a new shell, but the store in
+/// the work tree carries over, so a later page may use what an earlier one
+/// ingested. `tests/it/readme.rs` checks that every `docs/*.md` is here.
+pub const PAGES: &[(&str, &str)] = &[
+    ("README.md", include_str!("../../../README.md")),
+    ("docs/README.md", include_str!("../../../docs/README.md")),
+    ("docs/git.md", include_str!("../../../docs/git.md")),
+    ("docs/sql.md", include_str!("../../../docs/sql.md")),
+    ("docs/store.md", include_str!("../../../docs/store.md")),
+    ("docs/metrics.md", include_str!("../../../docs/metrics.md")),
+    (
+        "docs/risk-whatif-compare.md",
+        include_str!("../../../docs/risk-whatif-compare.md"),
+    ),
+    ("docs/github.md", include_str!("../../../docs/github.md")),
+    ("docs/reports.md", include_str!("../../../docs/reports.md")),
+    ("docs/flow.md", include_str!("../../../docs/flow.md")),
+    ("docs/demo.md", include_str!("../../../docs/demo.md")),
+    (
+        "docs/notebooks.md",
+        include_str!("../../../docs/notebooks.md"),
+    ),
+];
+
+/// One shell line of a page.
 #[derive(Debug, Clone)]
 pub struct ShellLine {
-    /// 1-based line number in README.md.
+    /// The page, e.g. `README.md` or `docs/git.md`.
+    pub page: &'static str,
+    /// 1-based line number in the page.
     pub number: usize,
-    /// Which code block it is in (0, 1, ... in README order).
+    /// Which code block it is in (0, 1, ... in page order, counted on over
+    /// [`PAGES`], so a block number is unique across pages).
     pub block: usize,
     /// The line as written (without a text block's `$ `).
     pub text: String,
 }
 
-/// What a shell line does, as far as the README's commands need a shell.
+/// What a shell line does, as far as the documented commands need a shell.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// `flowmeter ARGS` (or `cargo run -- ARGS`), with its leading `VAR=value`
@@ -39,10 +69,21 @@ pub enum Parsed {
     Other,
 }
 
-/// Every shell line of the README, in order.
-pub fn shell_lines(readme: &str) -> Vec<ShellLine> {
-    let (mut out, mut lang, mut block) = (vec![], None::<String>, 0);
-    for (i, line) in readme.lines().enumerate() {
+/// Every shell line of every page in [`PAGES`], in order.
+pub fn all_shell_lines() -> Vec<ShellLine> {
+    let mut out: Vec<ShellLine> = vec![];
+    for (page, text) in PAGES {
+        let first = out.last().map_or(0, |l| l.block + 1);
+        out.extend(shell_lines(page, text, first));
+    }
+    out
+}
+
+/// Every shell line of one page, in order; its code blocks are numbered from
+/// `first_block`.
+pub fn shell_lines(page: &'static str, text: &str, first_block: usize) -> Vec<ShellLine> {
+    let (mut out, mut lang, mut block) = (vec![], None::<String>, first_block);
+    for (i, line) in text.lines().enumerate() {
         if let Some(info) = line.strip_prefix("```") {
             if lang.take().is_some() {
                 block += 1;
@@ -61,6 +102,7 @@ pub fn shell_lines(readme: &str) -> Vec<ShellLine> {
         };
         if !text.trim().is_empty() {
             out.push(ShellLine {
+                page,
                 number: i + 1,
                 block,
                 text: text.to_string(),
