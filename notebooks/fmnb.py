@@ -57,7 +57,9 @@ def flowmeter_bin() -> str:
 def data_dir() -> Path:
     """The store: $FLOWMETER_DATA, else the demo's store, else ./.flowmeter."""
     env = os.environ.get("FLOWMETER_DATA")
-    candidates = [Path(env)] if env else [
+    # A relative $FLOWMETER_DATA is taken from the working directory, else from
+    # the repository root (a kernel started by `jupyter lab notebooks/` runs in notebooks/).
+    candidates = list(dict.fromkeys([Path(env), REPO_ROOT / env])) if env else [
         Path("../flowmeter-demo/store"),
         Path("flowmeter-demo/store"),
         Path(".flowmeter"),

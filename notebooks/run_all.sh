@@ -42,7 +42,7 @@ if [ -z "${FLOWMETER_CONFIG:-}" ] && [ -f "$data/../flowmeter.toml" ]; then
 fi
 echo "binary: $FLOWMETER_BIN"
 echo "store:  $FLOWMETER_DATA"
-echo "config: ${FLOWMETER_CONFIG:-(the CLI's default)}"
+echo "config: ${FLOWMETER_CONFIG:-none, the CLI default}"
 status=0
 "$py" - "$here" "$out" <<'PY' || status=1
 import sys
