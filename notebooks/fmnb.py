@@ -1,24 +1,65 @@
-"""Helpers shared by the flowmeter notebooks: find the store, read its tables,
-and walk git history from the `commits` and `refs` tables.
+"""A thin reader for the flowmeter notebooks. It holds no metric logic.
 
-The store is a directory of Parquet files (see the README's "Where the data
-lives"). Base tables are partitioned hive-style, `commits/repo=<name>/part-*.parquet`,
-so the `repo` column lives in the directory name; derived tables such as
-`deployment_stats/part-*.parquet` are not partitioned. A partition's live rows
-are its newest snapshot plus the `-delta` files written after it.
+Every number the notebooks show comes from the `flowmeter` CLI: tables through
+`flowmeter sql ... --format parquet` (so the store's live-file rule, snapshots
+and deltas, stays in Rust), and the results of `metrics`, `risk`, `whatif`,
+`compare` and `flow` through `--format json`. Headline numbers are printed as
+`FIGURE name=value` lines, which `check_numbers.py` compares with the CLI.
+
+Where things are found:
+
+* the binary: $FLOWMETER_BIN, else `flowmeter` on PATH, else the repository's
+  `target/debug/flowmeter`, else `$CARGO_TARGET_DIR/debug/flowmeter`;
+* the store: $FLOWMETER_DATA, else the demo's store (`../flowmeter-demo/store`
+  or `flowmeter-demo/store`), else `./.flowmeter`;
+* the config: $FLOWMETER_CONFIG, else the `flowmeter.toml` next to the store
+  (where `flowmeter demo` writes it), else the CLI's default. The config must
+  be the one the store was analysed with, or the CLI redoes the analysis.
 """
 
-import math
+import atexit
+import json
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import polars as pl
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def flowmeter_bin() -> str:
+    """The flowmeter binary (see the module docstring for the search order)."""
+    env = os.environ.get("FLOWMETER_BIN")
+    if env:
+        if not (Path(env).is_file() and os.access(env, os.X_OK)):
+            raise FileNotFoundError(f"FLOWMETER_BIN={env} is not an executable file")
+        return env
+    on_path = shutil.which("flowmeter")
+    if on_path:
+        return on_path
+    tried = ["$FLOWMETER_BIN (unset)", "flowmeter on PATH (none)"]
+    candidates = [REPO_ROOT / "target" / "debug" / "flowmeter"]
+    if os.environ.get("CARGO_TARGET_DIR"):
+        candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "debug" / "flowmeter")
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+        tried.append(str(c))
+    raise FileNotFoundError(
+        "no flowmeter binary found; tried " + ", ".join(tried)
+        + ". Run `cargo build` in the repository, or set FLOWMETER_BIN=/path/to/flowmeter"
+    )
 
 
 def data_dir() -> Path:
     """The store: $FLOWMETER_DATA, else the demo's store, else ./.flowmeter."""
     env = os.environ.get("FLOWMETER_DATA")
-    candidates = [Path(env)] if env else [
+    # A relative $FLOWMETER_DATA is taken from the working directory, else from
+    # the repository root (a kernel started by `jupyter lab notebooks/` runs in notebooks/).
+    candidates = list(dict.fromkeys([Path(env), REPO_ROOT / env])) if env else [
         Path("../flowmeter-demo/store"),
         Path("flowmeter-demo/store"),
         Path(".flowmeter"),
@@ -32,122 +73,103 @@ def data_dir() -> Path:
     )
 
 
-def _live(part_dir: Path) -> list[Path]:
-    """The files whose rows are live: the newest snapshot and the deltas after it."""
-    parts = []
-    for p in part_dir.glob("part-*.parquet"):
-        stem = p.name[len("part-"):-len(".parquet")]
-        delta = stem.endswith("-delta")
-        try:
-            num = int(stem[: -len("-delta")] if delta else stem)
-        except ValueError:
-            continue
-        parts.append((num, delta, p))
-    base = max((n for n, d, _ in parts if not d), default=0)
-    return [p for n, _, p in sorted(parts) if n >= base]
+def config_file(data: Path | None = None) -> Path | None:
+    """The config: $FLOWMETER_CONFIG, else flowmeter.toml next to the store, else None."""
+    env = os.environ.get("FLOWMETER_CONFIG")
+    if env:
+        if not Path(env).is_file():
+            raise FileNotFoundError(f"FLOWMETER_CONFIG={env} does not exist")
+        return Path(env).resolve()
+    sibling = (data or data_dir()).parent / "flowmeter.toml"
+    return sibling.resolve() if sibling.is_file() else None
 
 
-def table(data: Path, name: str) -> pl.LazyFrame | None:
-    """A table as a LazyFrame, or None when it has no files yet."""
-    root = data / name
-    if not root.is_dir():
-        return None
-    partitions = sorted(d for d in root.glob("repo=*") if d.is_dir())
-    if partitions:
-        files = [str(f) for d in partitions for f in _live(d)]
-        return pl.scan_parquet(files, hive_partitioning=True) if files else None
-    files = [str(f) for f in _live(root)]
-    return pl.scan_parquet(files) if files else None
+def _run(*args: str) -> str:
+    data = data_dir()
+    cmd = [flowmeter_bin(), "--data", str(data), "--quiet"]
+    cfg = config_file(data)
+    if cfg is not None:
+        cmd += ["--config", str(cfg)]
+    cmd += list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed ({p.returncode}):\n{p.stderr.strip()}")
+    return p.stdout
 
 
-def table_or_empty_note(data: Path, name: str, what_appears: str) -> pl.DataFrame | None:
-    """Collects a table; prints what will appear when it is missing or empty."""
-    lf = table(data, name)
-    df = lf.collect() if lf is not None else None
-    if df is None or df.height == 0:
-        print(f"`{name}` is empty in {data}. {what_appears}")
-        return None
+def cli_json(*args: str):
+    """`flowmeter --data STORE [--config CFG] ARGS --format json`, parsed."""
+    return json.loads(_run(*args, "--format", "json"))
+
+
+_cache: Path | None = None
+_tables: dict[str, Path] = {}
+
+
+def _cache_dir() -> Path:
+    global _cache
+    if _cache is None:
+        _cache = Path(tempfile.mkdtemp(prefix="fmnb-"))
+        atexit.register(shutil.rmtree, _cache, True)
+    return _cache
+
+
+def table(name: str) -> pl.LazyFrame:
+    """A table as a LazyFrame: `flowmeter sql "select * from NAME"` written as
+    Parquet into a cache directory, then scanned. Fetched once per kernel."""
+    if name not in _tables:
+        out = _cache_dir() / f"{name}.parquet"
+        _run("sql", f"select * from {name}", "--format", "parquet", "--output", str(out))
+        _tables[name] = out
+    return pl.scan_parquet(_tables[name])
+
+
+def query(sql: str) -> pl.DataFrame:
+    """The result of `flowmeter sql QUERY` (polars SQL, run by the CLI), collected."""
+    out = _cache_dir() / f"query-{len(list(_cache_dir().iterdir()))}.parquet"
+    _run("sql", sql, "--format", "parquet", "--output", str(out))
+    return pl.read_parquet(out)
+
+
+def derived(name: str) -> pl.DataFrame:
+    """A derived table, collected; a clear error when `flowmeter analyze` has not filled it."""
+    df = table(name).collect()
+    if df.height == 0:
+        raise RuntimeError(
+            f"the derived table `{name}` is empty in {data_dir()}: "
+            f"run `flowmeter --data {data_dir()} analyze` (with the store's config)"
+        )
     return df
 
 
-def branch_deployments(commits: pl.DataFrame, repo: str, tip: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Deployment by branch, computed here from the base tables as a cross-check:
-    each first-parent commit on the branch is a deployment at its committer
-    time, and it ships the ancestors that no earlier deployment shipped. The
-    first deployment's commits are baseline (history before observation).
-
-    Returns (deploys, shipped): one row per deployment with its batch, and one
-    row per shipped non-merge commit with its lead time."""
-    c = commits.filter(pl.col("repo") == repo)
-    parents = dict(zip(c["sha"].to_list(), c["parents"].to_list()))
-    info = {
-        r["sha"]: r
-        for r in c.select("sha", "authored_at", "committed_at", "is_merge", "additions", "deletions").iter_rows(named=True)
-    }
-    chain, s = [], tip
-    while s is not None:
-        chain.append(s)
-        ps = parents.get(s) or []
-        s = ps[0] if ps else None
-    chain.reverse()
-    seen: set[str] = set()
-    deploys, shipped = [], []
-    for i, d in enumerate(chain):
-        at = info[d]["committed_at"]
-        stack, batch, lines = [d], 0, 0
-        while stack:
-            x = stack.pop()
-            if x in seen or x not in info:
-                continue
-            seen.add(x)
-            stack.extend(parents.get(x) or [])
-            if not info[x]["is_merge"]:
-                batch += 1
-                lines += (info[x]["additions"] or 0) + (info[x]["deletions"] or 0)
-                shipped.append({
-                    "repo": repo, "deploy_sha": d, "sha": x, "deployed_at": at,
-                    "authored_at": info[x]["authored_at"], "is_baseline": i == 0,
-                })
-        deploys.append({
-            "repo": repo, "sha": d, "deployed_at": at, "is_merge": info[d]["is_merge"],
-            "batch_commits": batch, "batch_lines": lines, "is_baseline": i == 0,
-        })
-    deploys = pl.DataFrame(deploys)
-    shipped = pl.DataFrame(shipped).with_columns(
-        lead_time_h=(pl.col("deployed_at") - pl.col("authored_at")).dt.total_seconds() / 3600
-    )
-    return deploys, shipped
+def fmt_figure(value) -> str:
+    """How a FIGURE value is printed; check_numbers.py formats the CLI's value the same way."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format(value, ".6g")
+    return str(value)
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (centre - half, centre + half)
+def figure(name: str, value) -> None:
+    """Prints one machine-checkable headline number: `FIGURE name=value`."""
+    print(f"FIGURE {name}={fmt_figure(value)}")
 
 
-def logistic_fit(x: list[float], y: list[int], iters: int = 50) -> tuple[float, float, float]:
-    """Maximum-likelihood logistic regression y ~ a + b·x by Newton's method.
-    Returns (a, b, standard error of b)."""
-    import numpy as np
+def period(metrics: dict, name: str = "all") -> dict:
+    """One period of `flowmeter metrics --format json` (`all` is the whole range)."""
+    for p in metrics["periods"]:
+        if p["period"] == name:
+            return p
+    raise KeyError(f"no period {name!r} in the metrics output")
 
-    X = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
-    Y = np.asarray(y, dtype=float)
-    beta = np.zeros(2)
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-X @ beta))
-        W = p * (1 - p)
-        H = X.T @ (X * W[:, None])
-        g = X.T @ (Y - p)
-        step = np.linalg.solve(H, g)
-        beta += step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    p = 1 / (1 + np.exp(-X @ beta))
-    H = X.T @ (X * (p * (1 - p))[:, None])
-    se = float(np.sqrt(np.linalg.inv(H)[1, 1]))
-    return float(beta[0]), float(beta[1]), se
+
+# The demo's switch from two-week trains to daily deployments, and the compare
+# ranges around it. Override for your own data.
+SWITCH = os.environ.get("FLOWMETER_SWITCH", "2025-07-01")
+COMPARE_BEFORE = os.environ.get("FLOWMETER_COMPARE_BEFORE", "2025-01-01..2025-06-30")
+COMPARE_AFTER = os.environ.get("FLOWMETER_COMPARE_AFTER", "2025-07-01..2025-12-31")
