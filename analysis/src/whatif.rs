@@ -740,6 +740,54 @@ pub fn parse_delay(s: &str) -> Result<i64> {
     Ok(n * mult)
 }
 
+/// The what-if replay with one answer for every caller: `flowmeter whatif`,
+/// the deck and the digest. It reads the derived tables, picks the mainline
+/// (`mainline_env`, else the config's first environment), falls back to the
+/// default branch's commits when that environment is production or has no
+/// changes, and says which source it replayed in the first assumption.
+pub fn whatif_from_store(
+    store: &flowmeter_store::Store,
+    config: &crate::Config,
+    env: &str,
+    mainline_env: Option<&str>,
+    opts: &WhatIfOptions,
+) -> crate::Result<WhatIfReport> {
+    use flowmeter_store::{CHANGES, COMMITS, DEPLOYMENT_STATS, REFS, REPOS};
+    let stats = store.read(&DEPLOYMENT_STATS)?;
+    let changes = store.read(&CHANGES)?;
+    let commits = store.read(&COMMITS)?;
+    let deployments = crate::risk::production_deployments(&stats, env)?;
+    let fit = crate::risk::risk_fit(&deployments, crate::Measure::Commits);
+    // The first environment in promotion order is where changes land first.
+    let mainline = mainline_env
+        .map(str::to_string)
+        .or_else(|| config.environments.first().map(|e| e.name.clone()));
+    let mut source = String::new();
+    let mut arrivals = vec![];
+    if let Some(m) = mainline.as_ref().filter(|m| m.as_str() != env) {
+        arrivals = mainline_arrivals(&changes, &commits, m, env)?;
+        source = format!("changes reaching environment `{m}` (table `changes`)");
+    }
+    if arrivals.is_empty() {
+        let refs = store.read(&REFS)?;
+        let repos = store.read(&REPOS)?;
+        let shipped = arrival_times(&changes, env)?;
+        arrivals = default_branch_arrivals(&commits, &refs, &repos, &shipped)?;
+        source = "non-merge commits of each repo's default branch, at the time the first-parent commit that brought them in was committed (no earlier environment than production had changes)".into();
+    }
+    let mut report = whatif(&arrivals, &deployments, fit.fit.as_ref(), opts);
+    report
+        .assumptions
+        .insert(0, format!("Mainline arrivals: {source}."));
+    if report.negative_lead_times > 0 {
+        report.warnings.push(format!(
+            "{} changes reached production before the mainline (clock skew or hotfixes): left out of the current lead times",
+            report.negative_lead_times
+        ));
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1081,52 +1129,4 @@ mod tests {
             )
         );
     }
-}
-
-/// The what-if replay with one answer for every caller: `flowmeter whatif`,
-/// the deck and the digest. It reads the derived tables, picks the mainline
-/// (`mainline_env`, else the config's first environment), falls back to the
-/// default branch's commits when that environment is production or has no
-/// changes, and says which source it replayed in the first assumption.
-pub fn whatif_from_store(
-    store: &flowmeter_store::Store,
-    config: &crate::Config,
-    env: &str,
-    mainline_env: Option<&str>,
-    opts: &WhatIfOptions,
-) -> crate::Result<WhatIfReport> {
-    use flowmeter_store::{CHANGES, COMMITS, DEPLOYMENT_STATS, REFS, REPOS};
-    let stats = store.read(&DEPLOYMENT_STATS)?;
-    let changes = store.read(&CHANGES)?;
-    let commits = store.read(&COMMITS)?;
-    let deployments = crate::risk::production_deployments(&stats, env)?;
-    let fit = crate::risk::risk_fit(&deployments, crate::Measure::Commits);
-    // The first environment in promotion order is where changes land first.
-    let mainline = mainline_env
-        .map(str::to_string)
-        .or_else(|| config.environments.first().map(|e| e.name.clone()));
-    let mut source = String::new();
-    let mut arrivals = vec![];
-    if let Some(m) = mainline.as_ref().filter(|m| m.as_str() != env) {
-        arrivals = mainline_arrivals(&changes, &commits, m, env)?;
-        source = format!("changes reaching environment `{m}` (table `changes`)");
-    }
-    if arrivals.is_empty() {
-        let refs = store.read(&REFS)?;
-        let repos = store.read(&REPOS)?;
-        let shipped = arrival_times(&changes, env)?;
-        arrivals = default_branch_arrivals(&commits, &refs, &repos, &shipped)?;
-        source = "non-merge commits of each repo's default branch, at the time the first-parent commit that brought them in was committed (no earlier environment than production had changes)".into();
-    }
-    let mut report = whatif(&arrivals, &deployments, fit.fit.as_ref(), opts);
-    report
-        .assumptions
-        .insert(0, format!("Mainline arrivals: {source}."));
-    if report.negative_lead_times > 0 {
-        report.warnings.push(format!(
-            "{} changes reached production before the mainline (clock skew or hotfixes): left out of the current lead times",
-            report.negative_lead_times
-        ));
-    }
-    Ok(report)
 }
