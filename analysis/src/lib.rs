@@ -27,6 +27,8 @@
 
 mod config;
 mod deploy;
+/// The numbers behind the monthly report and the deck.
+pub mod digest;
 mod error;
 mod explain;
 mod flow;
@@ -68,7 +70,10 @@ pub use metrics::{
     LOW_CONFIDENCE_BELOW,
 };
 pub use pipeline::{analyze, fmt_span, AnalyzeReport, StageReport, STAGES};
-pub use tiers::{tier, Threshold, THRESHOLDS, YEARS};
+pub use tiers::{
+    better, tier, tier_bands, tier_bounds, tier_limits, Better, Limit, Threshold, Tier, TierBand,
+    TierLimit, THRESHOLDS, YEARS,
+};
 
 pub use compare::{
     compare, parse_period, shipped_changes, CompareOptions, CompareReport, CompareRow, Period,

@@ -9,9 +9,14 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
 use crate::style::{
-    fmt_hours_tick, fmt_pct, nice_ceiling, okabe_ito as oi, series_color, Tier, TimeUnit, FONT,
-    GREY,
+    fmt_hours_tick, fmt_pct, nice_ceiling, okabe_ito as oi, series_color, tier_color, Tier,
+    TimeUnit, FONT, GREY,
 };
+pub use flowmeter_analysis::digest::{
+    BatchBucket, BatchPoint, DriftPoint, DriftSeries, FailMonth, HistogramBin, LeadTimeHistogram,
+    LeadTimeMonth, RecoveryPoint, StagePeriod, WeekCount, WhatIfLeadTime, WhatIfPolicy,
+};
+pub use flowmeter_analysis::TierBand;
 
 /// Axes reach this far above the data so the legend (top corner) never
 /// covers a point.
@@ -29,45 +34,10 @@ pub struct DeploysPerWeek {
     pub trend_label: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WeekCount {
-    /// The Monday the week starts on (UTC).
-    pub week_start: NaiveDate,
-    pub deployments: u64,
-}
-
 /// Lead-time distribution per month, in hours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadTimeMonthly {
     pub months: Vec<LeadTimeMonth>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LeadTimeMonth {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Changes with a valid lead time in the month (the sample size).
-    pub changes: u64,
-    pub p25_hours: Option<f64>,
-    pub median_hours: Option<f64>,
-    pub p75_hours: Option<f64>,
-    pub p90_hours: Option<f64>,
-}
-
-/// A histogram of lead times on log-spaced bins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LeadTimeHistogram {
-    pub bins: Vec<HistogramBin>,
-    pub median_hours: Option<f64>,
-    /// Changes left out because their span was negative (clock skew).
-    pub excluded_negative: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistogramBin {
-    pub lo_hours: f64,
-    pub hi_hours: f64,
-    pub count: u64,
 }
 
 /// Batch size of each production deployment.
@@ -76,13 +46,6 @@ pub struct BatchSizes {
     /// What is counted, e.g. "commits".
     pub unit: String,
     pub points: Vec<BatchPoint>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchPoint {
-    pub deployed_at: DateTime<Utc>,
-    pub size: u64,
-    pub failed: bool,
 }
 
 /// Change fail rate per month, over the DORA tier bands.
@@ -95,35 +58,12 @@ pub struct ChangeFailRate {
     pub tier_year: Option<u16>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailMonth {
-    pub month: String,
-    pub deployments: u64,
-    pub failed: u64,
-    /// failed / deployments; `None` when there were no deployments.
-    pub rate: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TierBand {
-    pub tier: Tier,
-    pub lo: f64,
-    pub hi: f64,
-}
-
 /// Recovery time of each failed deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryTimes {
     pub points: Vec<RecoveryPoint>,
     /// Horizontal reference lines, e.g. the tier thresholds.
     pub reference_lines: Vec<ReferenceLine>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecoveryPoint {
-    pub deployed_at: DateTime<Utc>,
-    /// `None`: not recovered (yet).
-    pub recovery_hours: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,17 +84,6 @@ pub struct FailureByBatch {
     pub overall_rate: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchBucket {
-    /// e.g. "1", "2–3", "4–7".
-    pub label: String,
-    pub deployments: u64,
-    pub failed: u64,
-    pub rate: f64,
-    pub lo: f64,
-    pub hi: f64,
-}
-
 /// Time a change spends in each environment stage, per period, in hours.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageTimes {
@@ -165,32 +94,10 @@ pub struct StageTimes {
     pub periods: Vec<StagePeriod>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StagePeriod {
-    pub label: String,
-    pub changes: u64,
-    /// One value per stage, in hours.
-    pub hours: Vec<f64>,
-}
-
 /// Drift between adjacent environments over time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
     pub pairs: Vec<DriftSeries>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DriftSeries {
-    pub from: String,
-    pub to: String,
-    pub points: Vec<DriftPoint>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DriftPoint {
-    pub date: NaiveDate,
-    /// Changes in `from` that are not yet in `to`.
-    pub changes: u64,
 }
 
 /// Where each metric sits against the DORA tiers.
@@ -208,28 +115,6 @@ pub struct ScoreRow {
     pub tier: Option<Tier>,
     /// The threshold of each tier as printed, Elite first (four entries).
     pub thresholds: Vec<String>,
-}
-
-/// Lead time under alternative release cadences (the what-if results).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WhatIfLeadTime {
-    pub policies: Vec<WhatIfPolicy>,
-    pub assumptions: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WhatIfPolicy {
-    /// e.g. "current", "weekly".
-    pub name: String,
-    pub deployments_per_month: f64,
-    pub lead_median_hours: f64,
-    pub lead_p90_hours: f64,
-    pub batch_median: Option<f64>,
-    /// Expected failed deployments under the risk model, with its 95% interval;
-    /// `None` without a fitted model.
-    pub predicted_failures: Option<f64>,
-    pub predicted_failures_lo: Option<f64>,
-    pub predicted_failures_hi: Option<f64>,
 }
 
 /// Any chart flowmeter draws.
@@ -817,7 +702,7 @@ where
         if lo >= hi {
             continue;
         }
-        let color = band.tier.color();
+        let color = tier_color(band.tier);
         chart.draw_series(std::iter::once(Rectangle::new(
             [(-0.5, lo), (n as f64 - 0.5, hi)],
             color.mix(0.18).filled(),
@@ -1307,7 +1192,7 @@ where
             if hit {
                 area.draw(&Rectangle::new(
                     [(x + pad, y + pad), (x + tier_w - pad, y + row_h - pad)],
-                    t.color().mix(0.85).filled(),
+                    tier_color(*t).mix(0.85).filled(),
                 ))?;
             }
             let text = row.thresholds.get(i).cloned().unwrap_or_default();

@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::escape_html;
 use crate::render::{png_with, to_svg, write_text};
 use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
+pub use flowmeter_analysis::digest::{DeckNumbers, RiskFit, TrainWait};
 
 /// Upper-cases the first letter ("not available: …" → "Not available: …").
 fn capitalise(s: &str) -> String {
@@ -49,20 +50,6 @@ pub struct Deck {
     pub whatif: Option<WhatIfLeadTime>,
 }
 
-/// The deck period's headline numbers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DeckNumbers {
-    pub environment: String,
-    pub deployments: u64,
-    pub failed: u64,
-    pub change_fail_rate: Option<f64>,
-    pub deploy_days_per_week: f64,
-    pub lead_time_median_hours: Option<f64>,
-    pub recovery_median_hours: Option<f64>,
-    /// Production deployments that shipped at least one commit: the trains.
-    pub trains: u64,
-}
-
 /// "How long a change waits, and where."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Waiting {
@@ -81,38 +68,12 @@ pub struct Waiting {
     pub train_waits: Vec<TrainWait>,
 }
 
-/// Time spent waiting for the next train: from a change's arrival in the
-/// stage before production to the next production deployment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainWait {
-    /// The repository, printed when the deck covers several.
-    pub repo: String,
-    pub environment: String,
-    /// Sum of train waits / sum of lead times over the same changes.
-    pub share: f64,
-    pub median_wait_hours: Option<f64>,
-    pub changes: u64,
-}
-
 /// "What batch size does to failure."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchRisk {
     pub buckets: FailureByBatch,
     /// The logistic fit, when the risk analysis is available.
     pub fit: Option<RiskFit>,
-}
-
-/// Odds ratio of failure per doubling of batch size.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RiskFit {
-    pub odds_ratio_per_doubling: f64,
-    pub ci_lo: f64,
-    pub ci_hi: f64,
-    pub p_value: f64,
-    pub deployments: u64,
-    pub failures: u64,
-    /// e.g. a small-sample warning.
-    pub warning: Option<String>,
 }
 
 /// One slide, formatted.

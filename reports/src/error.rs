@@ -13,7 +13,7 @@ pub enum Error {
     Write {
         path: PathBuf,
         #[source]
-        source: flowmeter_store::Error,
+        source: std::io::Error,
     },
     /// Reading back a rendered file failed.
     #[error("reading {}: {source}", path.display())]

@@ -29,6 +29,7 @@ mod render;
 mod style;
 #[cfg(test)]
 mod tests;
+mod words;
 
 pub use charts::{
     BatchBucket, BatchPoint, BatchSizes, ChangeFailRate, Chart, DeploysPerWeek, Drift, DriftPoint,
@@ -45,7 +46,8 @@ pub use monthly::{
     Sentence, Unit, Written,
 };
 pub use render::{to_rgb, to_svg, write_png, PNG_SIZE, SVG_SIZE};
-pub use style::{fmt_hours, fmt_pct, okabe_ito, register_fonts, Tier};
+pub use style::{fmt_hours, fmt_pct, okabe_ito, register_fonts, tier_color, Tier};
+pub use words::{deck_report, monthly_report};
 
 /// Escapes text for HTML element content and attribute values. Everything that
 /// comes from a repository (messages, titles, names) goes through this.

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{Chart, Drift, StageTimes};
@@ -12,6 +11,7 @@ use crate::error::Result;
 use crate::render::{to_svg, write_png, write_text, PNG_SIZE, SVG_SIZE};
 use crate::style::{fmt_hours, fmt_pct, trim, Tier};
 use crate::{escape_html, escape_markdown};
+pub use flowmeter_analysis::digest::DeploymentRow;
 
 /// Everything the monthly report shows. The caller computes every number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,26 +86,6 @@ impl Unit {
 pub enum Better {
     Higher,
     Lower,
-}
-
-/// One deployment in a table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeploymentRow {
-    pub repo: String,
-    pub deployment_id: String,
-    pub environment: String,
-    pub deployed_at: DateTime<Utc>,
-    pub sha: String,
-    pub batch_commits: u64,
-    pub batch_lines: u64,
-    pub failed: bool,
-    pub failure_reasons: Vec<String>,
-    pub recovered_at: Option<DateTime<Utc>>,
-    pub recovery_hours: Option<f64>,
-    /// What it shipped: PR titles or commit summaries (repository text).
-    pub shipped: Vec<String>,
-    /// How many more items it shipped than `shipped` lists.
-    pub shipped_more: u64,
 }
 
 /// A drift or misalignment finding.
@@ -327,7 +307,7 @@ impl MonthlyReport {
             let tier = match m.tier {
                 Some(t) => format!(
                     "<span class=\"tier\" style=\"background:{}\">{}</span>",
-                    crate::style::css(t.color()),
+                    crate::style::css(crate::style::tier_color(t)),
                     t.name()
                 ),
                 None => "–".into(),

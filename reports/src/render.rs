@@ -83,9 +83,22 @@ pub(crate) fn png_with(
     result
 }
 
-/// Writes text to `path` atomically.
+/// Writes text to `path` atomically: a temporary file in the same directory
+/// (created with the usual permissions), synced, then renamed over `path`.
 pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
-    flowmeter_store::write_atomic(path, text.as_bytes()).map_err(|source| Error::Write {
+    use std::io::Write as _;
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{file}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -3,7 +3,6 @@
 use std::sync::Once;
 
 use plotters::style::{FontStyle, RGBColor};
-use serde::{Deserialize, Serialize};
 
 /// The font family every chart uses; DejaVu Sans is registered under it.
 pub const FONT: &str = "sans-serif";
@@ -45,39 +44,16 @@ pub fn css(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-/// A DORA performance tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Elite,
-    High,
-    Medium,
-    Low,
-}
+pub use flowmeter_analysis::Tier;
 
-impl Tier {
-    /// All tiers, best first.
-    pub const ALL: [Tier; 4] = [Tier::Elite, Tier::High, Tier::Medium, Tier::Low];
-
-    /// The tier's name as printed.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Elite => "Elite",
-            Tier::High => "High",
-            Tier::Medium => "Medium",
-            Tier::Low => "Low",
-        }
-    }
-
-    /// The tier's colour (Okabe–Ito; the name is always printed too, so colour
-    /// is never the only cue).
-    pub fn color(self) -> RGBColor {
-        match self {
-            Tier::Elite => okabe_ito::BLUISH_GREEN,
-            Tier::High => okabe_ito::SKY_BLUE,
-            Tier::Medium => okabe_ito::ORANGE,
-            Tier::Low => okabe_ito::VERMILLION,
-        }
+/// A tier's colour (Okabe–Ito; the name is always printed too, so colour is
+/// never the only cue).
+pub fn tier_color(t: Tier) -> RGBColor {
+    match t {
+        Tier::Elite => okabe_ito::BLUISH_GREEN,
+        Tier::High => okabe_ito::SKY_BLUE,
+        Tier::Medium => okabe_ito::ORANGE,
+        Tier::Low => okabe_ito::VERMILLION,
     }
 }
 
