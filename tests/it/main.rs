@@ -10,6 +10,7 @@ mod failures;
 mod flow;
 mod git_ingest;
 mod github;
+mod layout;
 mod no_panic;
 mod readme;
 mod report;
