@@ -593,21 +593,46 @@ where
         y += 10;
     }
     let small = (FONT, 20.0).into_font().color(&GREY);
-    for n in &s.notes {
-        for line in wrap(n, (text_w as f64 / 11.5) as usize) {
-            if y > h - 100 {
-                break;
-            }
-            area.draw(&Text::new(line, (80, y), small.clone()))?;
-            y += 26;
+    for line in fit_notes(&s.notes, (text_w as f64 / 11.5) as usize, h - 100 - y) {
+        if line.is_empty() {
+            y += 6;
+            continue;
         }
-        y += 6;
+        area.draw(&Text::new(line, (80, y), small.clone()))?;
+        y += 26;
     }
     if let Some(c) = &s.chart {
         let chart_area = area.margin(190, 90, 80 + text_w + 40, 60);
         c.draw(&chart_area)?;
     }
     Ok(())
+}
+
+/// The lines of the notes that fit in `room` pixels (26 a line, 6 between
+/// notes) of `width` characters: a note is shown whole or not at all, an
+/// empty line separates notes, and when some are left out the last line says
+/// how many (deck.html lists them all). Code marks are for deck.html; a
+/// picture shows the plain words.
+pub(crate) fn fit_notes(notes: &[String], width: usize, room: i32) -> Vec<String> {
+    let mut out = vec![];
+    let mut used = 0i32;
+    for (i, n) in notes.iter().enumerate() {
+        let lines = wrap(&n.replace('`', ""), width);
+        // Keep a line for the "more" line unless this is the last note.
+        let reserve = if i + 1 < notes.len() { 26 } else { 0 };
+        if used + 26 * lines.len() as i32 + reserve > room {
+            let rest = notes.len() - i;
+            out.push(format!(
+                "{rest} more note{} in deck.html",
+                if rest == 1 { "" } else { "s" }
+            ));
+            break;
+        }
+        used += 26 * lines.len() as i32 + 6;
+        out.extend(lines);
+        out.push(String::new());
+    }
+    out
 }
 
 const DECK_CSS: &str = "
@@ -650,7 +675,29 @@ show((parseInt(location.hash.slice(1),10)||1)-1);
 
 #[cfg(test)]
 mod wrap_tests {
-    use super::wrap;
+    use super::{fit_notes, wrap};
+
+    #[test]
+    fn notes_are_drawn_whole_or_counted() {
+        let notes: Vec<String> = ["one two", "`three` four five six", "seven"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // All fit: 4 lines (26 px each) and 6 px after each note.
+        assert_eq!(
+            fit_notes(&notes, 9, 1000),
+            ["one two", "", "three", "four five", "six", "", "seven", ""]
+        );
+        // Room for the first note and the "more" line only: the second note
+        // (3 lines) is not cut, it is counted with the third.
+        assert_eq!(
+            fit_notes(&notes, 9, 26 + 6 + 26 + 26),
+            ["one two", "", "2 more notes in deck.html"]
+        );
+        // The last note needs no room for a "more" line.
+        assert_eq!(fit_notes(&notes[2..], 9, 26), ["seven", ""]);
+        assert_eq!(fit_notes(&notes[1..], 9, 26), ["2 more notes in deck.html"]);
+    }
 
     #[test]
     fn numbers_keep_their_units_on_one_line() {

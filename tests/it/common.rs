@@ -193,6 +193,32 @@ pub fn fails(data: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// One headline row of a monthly report's `summary.json`, by metric name.
+pub fn headline<'a>(summary: &'a serde_json::Value, metric: &str) -> &'a serde_json::Value {
+    summary["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["metric"] == metric)
+        .unwrap_or_else(|| panic!("no headline {metric} in {summary}"))
+}
+
+/// Runs each command (after `--config CONFIG`) and asserts that none panics
+/// and each exits 0 or 1 (a clear error), never a crash.
+pub fn answer_without_panic(data: &Path, config: &str, commands: &[&[&str]]) {
+    for args in commands {
+        let mut a = vec!["--config", config];
+        a.extend_from_slice(args);
+        let out = flowmeter(data, &a);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.code() == Some(1),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// Runs a query and returns the JSON rows.
 pub fn query(data: &Path, sql: &str) -> Vec<serde_json::Value> {
     let out = ok(data, &["sql", sql, "--format", "json"]);

@@ -8,7 +8,7 @@ use flowmeter_store::polars::prelude::*;
 use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, PULL_REQUESTS};
 use serde_json::Value;
 
-use crate::common::ok;
+use crate::common::{headline, ok};
 
 const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 const REPO: &str = "acme/api";
@@ -359,15 +359,6 @@ fn build_store(data: &Path) {
     let config = flowmeter_analysis::Config::default_for_repos();
     flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
         .unwrap();
-}
-
-fn headline<'a>(summary: &'a Value, metric: &str) -> &'a Value {
-    summary["headline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["metric"] == metric)
-        .unwrap_or_else(|| panic!("no headline {metric}"))
 }
 
 fn close(v: &Value, want: f64) -> bool {
