@@ -47,13 +47,24 @@ pub fn fingerprint(store: &Store, config: &Config) -> String {
     for t in TABLES.iter().filter(|t| t.kind == TableKind::Base) {
         walk(&store.root().join(t.name), &mut files);
     }
+    // Paths inside the store, so that `--data store` and `--data /abs/store`
+    // (or a copy) agree.
+    for f in &mut files {
+        if let Ok(rest) = Path::new(&f.0).strip_prefix(store.root()) {
+            f.0 = rest.to_string_lossy().into_owned();
+        }
+    }
     files.sort();
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     fnv(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
     // A store analysed before a stage existed lacks its table: the stage list counts.
     fnv(&mut h, crate::pipeline::STAGES.join(",").as_bytes());
     fnv(&mut h, config.text.as_bytes());
-    fnv(&mut h, format!("{:?}", config.path).as_bytes());
+    let config_path = config
+        .path
+        .as_ref()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+    fnv(&mut h, format!("{config_path:?}").as_bytes());
     for (p, len, mtime) in files {
         fnv(&mut h, format!("{p}\0{len}\0{mtime}\n").as_bytes());
     }

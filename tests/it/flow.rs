@@ -810,3 +810,48 @@ fn negative_dwell_is_counted_not_clamped() {
     assert_eq!(ahead, [1, 0, 0, 0]);
     assert!(!a.is_empty());
 }
+
+/// The analysis stays fresh however the store and config paths are spelled
+/// (relative or absolute), and in a copy of the store: a reader never pays
+/// for a second analysis because of a path.
+#[test]
+fn freshness_does_not_depend_on_path_spelling() {
+    let s = build();
+    ok(&s.data, &["--config", &s.config, "analyze"]);
+    let stale = |dir: &std::path::Path, data: &str, config: &str| -> bool {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowmeter"))
+            .current_dir(dir)
+            .args(["--data", data, "--config", config, "metrics"])
+            .env_remove("FLOWMETER_DATA")
+            .env_remove("FLOWMETER_CONFIG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).contains("analysis was stale")
+    };
+    let abs_data = s.data.to_str().unwrap();
+    assert!(!stale(s.fx.dir.path(), abs_data, &s.config));
+    // The same store and config, spelled from their parent directories.
+    let parent = s.data.parent().unwrap();
+    let name = s.data.file_name().unwrap().to_str().unwrap();
+    let cfg = std::path::Path::new(&s.config);
+    let rel_cfg = pathdiff(cfg, parent);
+    assert!(
+        !stale(parent, name, &rel_cfg),
+        "relative spelling re-ran the analysis"
+    );
+    assert!(!stale(parent, &format!("./{name}/"), &rel_cfg));
+    // A changed config is still noticed.
+    let changed = s.fx.dir.path().join("changed.toml");
+    let mut text = std::fs::read_to_string(cfg).unwrap();
+    text.push_str("\n# a comment is a change\n");
+    std::fs::write(&changed, text).unwrap();
+    assert!(stale(parent, name, changed.to_str().unwrap()));
+}
+
+/// `path` relative to `base` when it lies below it, else `path` as it is.
+fn pathdiff(path: &std::path::Path, base: &std::path::Path) -> String {
+    path.strip_prefix(base)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| path.to_string_lossy().into_owned())
+}

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use flowmeter_store::Store;
 use serde::Serialize;
 
@@ -116,6 +116,9 @@ fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
     (quantile(v, 0.5), quantile(v, 0.9))
 }
 
+/// Non-negative dwells, the count of negative ones, and a day of the period.
+type Dwells = (Vec<f64>, i64, NaiveDate);
+
 /// Summarises a computed flow for the report.
 pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let envs = &flow.environments;
@@ -123,7 +126,9 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let stage = |k: usize| format!("{}→{}", envs[k], envs[k + 1]);
 
     // Dwell per stage and period (the month of arrival in the later environment).
-    let mut per: BTreeMap<(usize, String), (Vec<f64>, i64)> = BTreeMap::new();
+    // Keyed by (stage, month as year·12 + month, or None for `all`), with a
+    // day of that month to name it: no string is built per arrival.
+    let mut per: HashMap<(usize, Option<i32>), Dwells> = HashMap::new();
     for a in &flow.arrivals {
         let (Some(d), Some(next)) = (a.dwell_s, a.next_arrived_at) else {
             continue;
@@ -132,8 +137,10 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
             continue;
         }
         let k = a.stage_index as usize;
-        for period in [period_of(day_of(next), By::Month).0, "all".to_string()] {
-            let e = per.entry((k, period)).or_default();
+        let day = day_of(next);
+        let month = day.year() * 12 + day.month0() as i32;
+        for key in [(k, Some(month)), (k, None)] {
+            let e = per.entry(key).or_insert_with(|| (vec![], 0, day));
             if d < 0 {
                 e.1 += 1;
             } else {
@@ -143,11 +150,14 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     }
     let mut dwell: Vec<DwellStat> = per
         .into_iter()
-        .map(|((k, period), (v, neg))| {
+        .map(|((k, month), (v, neg, day))| {
             let (median_s, p90_s) = stats(&v);
             DwellStat {
                 stage: stage(k),
-                period,
+                period: match month {
+                    Some(_) => period_of(day, By::Month).0,
+                    None => "all".to_string(),
+                },
                 changes: v.len() as i64,
                 median_s,
                 p90_s,
@@ -167,7 +177,7 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let mut seg = vec![0i64; n];
     let mut total = 0i64;
     let mut count = 0i64;
-    let mut by_sha: BTreeMap<(&str, &str), Vec<&ArrivalRow>> = BTreeMap::new();
+    let mut by_sha: HashMap<(&str, &str), Vec<&ArrivalRow>> = HashMap::new();
     for a in &flow.arrivals {
         by_sha.entry((&a.repo, &a.sha)).or_default().push(a);
     }

@@ -182,15 +182,15 @@ pub(crate) fn read_flow(
     let df = store.read(&ENV_ARRIVALS)?;
     let c = Cols::new(&df, "env_arrivals");
     let (
-        repo,
-        sha,
-        env,
+        mut repo,
+        mut sha,
+        mut env,
         stage,
-        dep,
+        mut dep,
         arrived,
         base,
         first,
-        next_env,
+        mut next_env,
         next_at,
         dwell,
         merge,
@@ -215,15 +215,15 @@ pub(crate) fn read_flow(
     let t = "env_arrivals";
     for i in 0..df.height() {
         flow.arrivals.push(ArrivalRow {
-            repo: need(repo[i].clone(), t, "repo", i)?,
-            sha: need(sha[i].clone(), t, "sha", i)?,
-            environment: need(env[i].clone(), t, "environment", i)?,
+            repo: need(repo[i].take(), t, "repo", i)?,
+            sha: need(sha[i].take(), t, "sha", i)?,
+            environment: need(env[i].take(), t, "environment", i)?,
             stage_index: need(stage[i], t, "stage_index", i)?,
-            deployment_id: dep[i].clone().unwrap_or_default(),
+            deployment_id: dep[i].take().unwrap_or_default(),
             arrived_at: arrived[i],
             is_baseline: base[i].unwrap_or(false),
             first_env_at: first[i],
-            next_environment: next_env[i].clone(),
+            next_environment: next_env[i].take(),
             next_arrived_at: next_at[i],
             dwell_s: dwell[i],
             is_merge: merge[i].unwrap_or(false),
@@ -234,7 +234,7 @@ pub(crate) fn read_flow(
 
     let df = store.read(&PROMOTIONS)?;
     let c = Cols::new(&df, "promotions");
-    let (repo, from, to, sha, merged, at, bc, bp, by) = (
+    let (mut repo, mut from, mut to, mut sha, mut merged, at, bc, bp, mut by) = (
         c.str("repo")?,
         c.str("from_env")?,
         c.str("to_env")?,
@@ -248,21 +248,21 @@ pub(crate) fn read_flow(
     let t = "promotions";
     for i in 0..df.height() {
         flow.promotions.push(Promotion {
-            repo: need(repo[i].clone(), t, "repo", i)?,
-            from_env: need(from[i].clone(), t, "from_env", i)?,
-            to_env: need(to[i].clone(), t, "to_env", i)?,
-            sha: need(sha[i].clone(), t, "sha", i)?,
-            merged_sha: merged[i].clone().unwrap_or_default(),
+            repo: need(repo[i].take(), t, "repo", i)?,
+            from_env: need(from[i].take(), t, "from_env", i)?,
+            to_env: need(to[i].take(), t, "to_env", i)?,
+            sha: need(sha[i].take(), t, "sha", i)?,
+            merged_sha: merged[i].take().unwrap_or_default(),
             promoted_at: at[i],
             batch_commits: bc[i].unwrap_or(0),
             batch_prs: bp[i].unwrap_or(0),
-            triggered_by: by[i].clone().unwrap_or_default(),
+            triggered_by: by[i].take().unwrap_or_default(),
         });
     }
 
     let df = store.read(&DRIFT_DAILY)?;
     let c = Cols::new(&df, "drift_daily");
-    let (repo, day, from, to, ahead, prs, age, oldest) = (
+    let (mut repo, day, mut from, mut to, ahead, prs, age, mut oldest) = (
         c.str("repo")?,
         c.int("day")?,
         c.str("from_env")?,
@@ -275,20 +275,20 @@ pub(crate) fn read_flow(
     let t = "drift_daily";
     for i in 0..df.height() {
         flow.drift.push(DriftRow {
-            repo: need(repo[i].clone(), t, "repo", i)?,
+            repo: need(repo[i].take(), t, "repo", i)?,
             day: need(day[i], t, "day", i)?,
-            from_env: need(from[i].clone(), t, "from_env", i)?,
-            to_env: need(to[i].clone(), t, "to_env", i)?,
+            from_env: need(from[i].take(), t, "from_env", i)?,
+            to_env: need(to[i].take(), t, "to_env", i)?,
             commits_ahead: ahead[i].unwrap_or(0),
             prs_ahead: prs[i].unwrap_or(0),
             oldest_age_s: age[i],
-            oldest_sha: oldest[i].clone(),
+            oldest_sha: oldest[i].take(),
         });
     }
 
     let df = store.read(&MISALIGNMENTS)?;
     let c = Cols::new(&df, "misalignments");
-    let (repo, kind, env, sha, rel, detail) = (
+    let (mut repo, mut kind, mut env, mut sha, mut rel, mut detail) = (
         c.str("repo")?,
         c.str("kind")?,
         c.str("environment")?,
@@ -299,18 +299,18 @@ pub(crate) fn read_flow(
     let t = "misalignments";
     for i in 0..df.height() {
         flow.misalignments.push(Finding {
-            repo: need(repo[i].clone(), t, "repo", i)?,
-            kind: need(kind[i].clone(), t, "kind", i)?,
-            environment: env[i].clone().unwrap_or_default(),
-            sha: need(sha[i].clone(), t, "sha", i)?,
-            related_sha: rel[i].clone(),
-            detail: detail[i].clone().unwrap_or_default(),
+            repo: need(repo[i].take(), t, "repo", i)?,
+            kind: need(kind[i].take(), t, "kind", i)?,
+            environment: env[i].take().unwrap_or_default(),
+            sha: need(sha[i].take(), t, "sha", i)?,
+            related_sha: rel[i].take(),
+            detail: detail[i].take().unwrap_or_default(),
         });
     }
 
     let df = store.read(&TIP_DRIFT)?;
     let c = Cols::new(&df, "tip_drift");
-    let (repo, from, to, ft, tt, ahead, behind) = (
+    let (mut repo, mut from, mut to, mut ft, mut tt, ahead, behind) = (
         c.str("repo")?,
         c.str("from_env")?,
         c.str("to_env")?,
@@ -322,11 +322,11 @@ pub(crate) fn read_flow(
     let t = "tip_drift";
     for i in 0..df.height() {
         flow.tips.push(TipDrift {
-            repo: need(repo[i].clone(), t, "repo", i)?,
-            from_env: need(from[i].clone(), t, "from_env", i)?,
-            to_env: need(to[i].clone(), t, "to_env", i)?,
-            from_tip: ft[i].clone(),
-            to_tip: tt[i].clone(),
+            repo: need(repo[i].take(), t, "repo", i)?,
+            from_env: need(from[i].take(), t, "from_env", i)?,
+            to_env: need(to[i].take(), t, "to_env", i)?,
+            from_tip: ft[i].take(),
+            to_tip: tt[i].take(),
             commits_ahead: ahead[i].unwrap_or(0),
             commits_behind: behind[i].unwrap_or(0),
         });
@@ -334,7 +334,7 @@ pub(crate) fn read_flow(
 
     let df = store.read(&TRAIN_WAITS)?;
     let c = Cols::new(&df, "train_waits");
-    let (repo, env, sha, prev, at, wait, lead) = (
+    let (mut repo, mut env, mut sha, prev, at, wait, lead) = (
         c.str("repo")?,
         c.str("environment")?,
         c.str("sha")?,
@@ -346,9 +346,9 @@ pub(crate) fn read_flow(
     let t = "train_waits";
     for i in 0..df.height() {
         flow.waits.push(TrainWait {
-            repo: need(repo[i].clone(), t, "repo", i)?,
-            environment: need(env[i].clone(), t, "environment", i)?,
-            sha: need(sha[i].clone(), t, "sha", i)?,
+            repo: need(repo[i].take(), t, "repo", i)?,
+            environment: need(env[i].take(), t, "environment", i)?,
+            sha: need(sha[i].take(), t, "sha", i)?,
             prev_arrived_at: need(prev[i], t, "prev_arrived_at", i)?,
             arrived_at: need(at[i], t, "arrived_at", i)?,
             wait_s: need(wait[i], t, "wait_s", i)?,
