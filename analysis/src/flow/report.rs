@@ -119,6 +119,11 @@ fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
 /// Non-negative dwells, the count of negative ones, and a day of the period.
 type Dwells = (Vec<f64>, i64, NaiveDate);
 
+/// The order of arrivals: by change, then stage.
+fn arrival_key(a: &ArrivalRow) -> (&str, &str, i64) {
+    (&a.repo, &a.sha, a.stage_index)
+}
+
 /// Summarises a computed flow for the report.
 pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let envs = &flow.environments;
@@ -177,11 +182,13 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let mut seg = vec![0i64; n];
     let mut total = 0i64;
     let mut count = 0i64;
-    let mut by_sha: HashMap<(&str, &str), Vec<&ArrivalRow>> = HashMap::new();
-    for a in &flow.arrivals {
-        by_sha.entry((&a.repo, &a.sha)).or_default().push(a);
+    // One group per change, environments in stage order. `compute` writes the
+    // arrivals sorted that way, so grouping is a scan; other input is sorted.
+    let mut sorted: Vec<&ArrivalRow> = flow.arrivals.iter().collect();
+    if !sorted.is_sorted_by(|a, b| arrival_key(a) <= arrival_key(b)) {
+        sorted.sort_by(|a, b| arrival_key(a).cmp(&arrival_key(b)));
     }
-    for rows in by_sha.values() {
+    for rows in sorted.chunk_by(|a, b| a.repo == b.repo && a.sha == b.sha) {
         if rows.len() != n || rows[0].is_merge || n == 0 {
             continue;
         }
