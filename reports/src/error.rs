@@ -15,13 +15,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Reading back a rendered file failed.
-    #[error("reading {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// Serialising the JSON summary failed.
     #[error("serialising JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -66,40 +66,43 @@ pub(crate) fn png_with(
     size: (u32, u32),
     f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
 ) -> Result<()> {
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
     // The extension stays `.png`: plotters picks the encoder from it.
-    let tmp = path.with_file_name(format!(".{file}.tmp-{}.png", std::process::id()));
-    let result = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        finish(name, root, f)?;
-        std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+    atomically(path, ".png", |tmp| {
+        finish(name, BitMapBackend::new(tmp, size).into_drawing_area(), f)
+    })
+}
+
+/// Writes text to `path` atomically.
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    atomically(path, "", |tmp| {
+        (|| {
+            let mut f = std::fs::File::create(tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })()
+        .map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
         })
-    })();
+    })
+}
+
+/// Has `write` fill a temporary file beside `path` (created with the usual
+/// permissions, named `.<file>.tmp-<pid><suffix>`), then renames it over
+/// `path`; on any failure the temporary file is removed and `path` is
+/// untouched.
+fn atomically(path: &Path, suffix: &str, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = path.with_file_name(format!(".{file}.tmp-{}{suffix}", std::process::id()));
+    let result = write(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// Writes text to `path` atomically: a temporary file in the same directory
-/// (created with the usual permissions), synced, then renamed over `path`.
-pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{file}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    })
 }

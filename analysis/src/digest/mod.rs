@@ -467,11 +467,6 @@ impl<'a> Digester<'a> {
         })
     }
 
-    /// The environment the digest is about.
-    pub fn environment(&self) -> &str {
-        &self.env
-    }
-
     fn deps_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<&Dep> {
         self.deps
             .iter()
