@@ -22,11 +22,16 @@ impl<'a> Cols<'a> {
     }
 
     pub fn str(&self, name: &str) -> Result<Vec<Option<String>>> {
+        Ok(self.strs(name)?.map(|v| v.map(str::to_owned)).collect())
+    }
+
+    /// The strings of a column, borrowed from the frame: no copy per row.
+    pub fn strs(&self, name: &str) -> Result<impl Iterator<Item = Option<&'a str>> + 'a> {
         let c = self.col(name)?;
         let ca = c
             .str()
             .map_err(polars_err(format!("reading `{}.{name}`", self.table)))?;
-        Ok(ca.iter().map(|v| v.map(str::to_owned)).collect())
+        Ok(ca.iter())
     }
 
     /// Integers, and times as microseconds since the epoch.

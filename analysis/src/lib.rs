@@ -57,9 +57,8 @@ pub use explain::{
 };
 pub use flow::{
     arrivals_frame, compute as compute_flow, drift_frame, flow_report, misalignments_frame,
-    promotions_frame, summarize as summarize_flow, ArrivalRow, DriftRow, DriftSummary, DwellStat,
-    Finding, Flow, FlowOptions, FlowReport, KindCount, Promotion, StageShare, TipDrift,
-    TrainSummary, TrainWait,
+    promotions_frame, ArrivalRow, DriftRow, DriftSummary, DwellStat, Finding, Flow, FlowOptions,
+    FlowReport, KindCount, Promotion, StageShare, TipDrift, TrainSummary, TrainWait,
 };
 pub use fresh::{fingerprint, is_fresh, mark_fresh, FINGERPRINT_FILE};
 pub use init::guess_config;

@@ -34,8 +34,8 @@ use crate::inputs::{Graph, Inputs};
 use crate::mapping::Shipped;
 
 pub use report::{
-    flow_report, summarize, DriftSummary, DwellStat, FlowOptions, FlowReport, KindCount,
-    StageShare, TrainSummary,
+    flow_report, DriftSummary, DwellStat, FlowOptions, FlowReport, KindCount, StageShare,
+    TrainSummary,
 };
 pub(crate) use tables::write_tables;
 pub use tables::{arrivals_frame, drift_frame, misalignments_frame, promotions_frame};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use flowmeter_store::Store;
 use serde::Serialize;
 
-use super::{ArrivalRow, DriftRow, Finding, Flow, Promotion, TipDrift, TrainWait};
+use super::{DriftRow, Finding, Flow, Promotion, TipDrift, TrainWait};
 use crate::config::Config;
 use crate::error::Result;
 use crate::metrics::{period_of, By};
@@ -119,13 +119,23 @@ fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
 /// Non-negative dwells, the count of negative ones, and a day of the period.
 type Dwells = (Vec<f64>, i64, NaiveDate);
 
-/// The order of arrivals: by change, then stage.
-fn arrival_key(a: &ArrivalRow) -> (&str, &str, i64) {
-    (&a.repo, &a.sha, a.stage_index)
+/// What the summary reads of one `env_arrivals` row. A change's legs are
+/// adjacent and in stage order; `change` numbers the changes from 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Leg {
+    pub change: u32,
+    pub stage: i64,
+    pub arrived_at: Option<i64>,
+    pub next_arrived_at: Option<i64>,
+    pub dwell_s: Option<i64>,
+    pub is_merge: bool,
+    pub start_at: Option<i64>,
 }
 
-/// Summarises a computed flow for the report.
-pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
+/// Summarises the flow tables for the report: `legs` are `env_arrivals` as
+/// [`read_flow`](super::tables::read_flow) gives them, and the other tables
+/// move into the report as they are (filtered to the period).
+pub(crate) fn summarize(flow: Flow, legs: &[Leg], opts: &FlowOptions) -> FlowReport {
     let envs = &flow.environments;
     let n = envs.len();
     let stage = |k: usize| format!("{}→{}", envs[k], envs[k + 1]);
@@ -134,14 +144,14 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     // Keyed by (stage, month as year·12 + month, or None for `all`), with a
     // day of that month to name it: no string is built per arrival.
     let mut per: HashMap<(usize, Option<i32>), Dwells> = HashMap::new();
-    for a in &flow.arrivals {
+    for a in legs {
         let (Some(d), Some(next)) = (a.dwell_s, a.next_arrived_at) else {
             continue;
         };
         if a.is_merge || !opts.keep(next) {
             continue;
         }
-        let k = a.stage_index as usize;
+        let k = a.stage as usize;
         let day = day_of(next);
         let month = day.year() * 12 + day.month0() as i32;
         for key in [(k, Some(month)), (k, None)] {
@@ -182,32 +192,27 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     let mut seg = vec![0i64; n];
     let mut total = 0i64;
     let mut count = 0i64;
-    // One group per change, environments in stage order. `compute` writes the
-    // arrivals sorted that way, so grouping is a scan; other input is sorted.
-    let mut sorted: Vec<&ArrivalRow> = flow.arrivals.iter().collect();
-    if !sorted.is_sorted_by(|a, b| arrival_key(a) <= arrival_key(b)) {
-        sorted.sort_by(|a, b| arrival_key(a).cmp(&arrival_key(b)));
-    }
-    for rows in sorted.chunk_by(|a, b| a.repo == b.repo && a.sha == b.sha) {
+    let mut ats = Vec::with_capacity(n);
+    for rows in legs.chunk_by(|a, b| a.change == b.change) {
         if rows.len() != n || rows[0].is_merge || n == 0 {
             continue;
         }
-        let ats: Option<Vec<i64>> = rows.iter().map(|r| r.arrived_at).collect();
-        let (Some(ats), Some(start)) = (ats, rows[0].start_at) else {
+        ats.clear();
+        ats.extend(rows.iter().map_while(|r| r.arrived_at));
+        let Some(start) = rows[0].start_at else {
             continue;
         };
-        if !opts.keep(ats[n - 1]) {
+        if ats.len() != n || !opts.keep(ats[n - 1]) {
             continue;
         }
-        let mut parts = vec![(ats[0] - start) / 1_000_000];
-        parts.extend((1..n).map(|k| (ats[k] - ats[k - 1]) / 1_000_000));
-        if parts.iter().any(|p| *p < 0) {
+        let part = |k: usize| (ats[k] - if k == 0 { start } else { ats[k - 1] }) / 1_000_000;
+        if (0..n).any(|k| part(k) < 0) {
             continue;
         }
-        for (s, p) in seg.iter_mut().zip(&parts) {
-            *s += p;
+        for (k, s) in seg.iter_mut().enumerate() {
+            *s += part(k);
+            total += part(k);
         }
-        total += parts.iter().sum::<i64>();
         count += 1;
     }
     let shares = (0..n)
@@ -277,9 +282,8 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
 
     let drift: Vec<DriftRow> = flow
         .drift
-        .iter()
+        .into_iter()
         .filter(|d| opts.keep(d.day))
-        .cloned()
         .collect();
     let mut drift_summary: Vec<DriftSummary> = vec![];
     for d in &drift {
@@ -311,38 +315,38 @@ pub fn summarize(flow: &Flow, opts: &FlowOptions) -> FlowReport {
     for m in &flow.misalignments {
         *counts.entry((&m.kind, &m.environment)).or_default() += 1;
     }
+    let misalignment_counts = counts
+        .into_iter()
+        .map(|((k, e), n)| KindCount {
+            kind: k.to_string(),
+            environment: e.to_string(),
+            count: n,
+        })
+        .collect();
     FlowReport {
-        environments: envs.clone(),
+        environments: flow.environments,
         dwell,
         shares,
         promotions: flow
             .promotions
-            .iter()
+            .into_iter()
             .filter(|p| p.promoted_at.is_none_or(|t| opts.keep(t)))
-            .cloned()
             .collect(),
         drift,
-        tips: flow.tips.clone(),
-        misalignments: flow.misalignments.clone(),
+        tips: flow.tips,
+        misalignments: flow.misalignments,
         trains,
         drift_summary,
-        misalignment_counts: counts
-            .into_iter()
-            .map(|((k, e), n)| KindCount {
-                kind: k.to_string(),
-                environment: e.to_string(),
-                count: n,
-            })
-            .collect(),
-        notes: flow.notes.clone(),
+        misalignment_counts,
+        notes: flow.notes,
     }
 }
 
 /// `flowmeter flow`: reads the flow tables `analyze` wrote and summarises them.
 pub fn flow_report(store: &Store, config: &Config, opts: &FlowOptions) -> Result<FlowReport> {
     let envs = config.environments.iter().map(|e| e.name.clone()).collect();
-    let flow = super::tables::read_flow(store, envs, &config.production_envs())?;
-    let mut r = summarize(&flow, opts);
+    let (flow, legs) = super::tables::read_flow(store, envs, &config.production_envs())?;
+    let mut r = summarize(flow, &legs, opts);
     if config.environments.len() < 2 {
         r.notes.push(format!(
             "only {} environment(s) configured: list them in promotion order ([[environment]] in flowmeter.toml) to see stages, drift and promotions",

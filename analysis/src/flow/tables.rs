@@ -6,7 +6,8 @@ use flowmeter_store::{
 };
 use polars::prelude::*;
 
-use super::{ArrivalRow, DriftRow, Finding, Flow, Promotion, TipDrift, TrainWait};
+use super::report::Leg;
+use super::{DriftRow, Finding, Flow, Promotion, TipDrift, TrainWait};
 use crate::error::{polars_err, Result};
 use crate::frame::{time_col, Cols};
 
@@ -167,70 +168,70 @@ fn need<T>(v: Option<T>, table: &str, col: &str, row: usize) -> Result<T> {
     )))
 }
 
+/// Reads `env_arrivals` as the summary needs it: one [`Leg`] per row, the rows
+/// of a change adjacent and in stage order, changes numbered from 0. `analyze`
+/// writes the table in that order; a table in any other order is sorted here.
+/// Strings are compared where they lie in the frame, never copied per row.
+fn read_legs(store: &Store) -> Result<Vec<Leg>> {
+    let df = store.read(&ENV_ARRIVALS)?;
+    let c = Cols::new(&df, "env_arrivals");
+    let t = "env_arrivals";
+    let stage = c.int("stage_index")?;
+    let mut keys = Vec::with_capacity(df.height());
+    for (i, ((repo, sha), stage)) in c.strs("repo")?.zip(c.strs("sha")?).zip(&stage).enumerate() {
+        keys.push((
+            need(repo, t, "repo", i)?,
+            need(sha, t, "sha", i)?,
+            need(*stage, t, "stage_index", i)?,
+        ));
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    if !keys.is_sorted() {
+        order.sort_by_key(|&i| keys[i]);
+    }
+    let (arrived, next_at, dwell, merge, start) = (
+        c.int("arrived_at")?,
+        c.int("next_arrived_at")?,
+        c.int("dwell_s")?,
+        c.bool("is_merge")?,
+        c.int("lead_start_at")?,
+    );
+    let mut legs = Vec::with_capacity(order.len());
+    let mut change = 0u32;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 {
+            let (r, s, _) = keys[order[k - 1]];
+            if (r, s) != (keys[i].0, keys[i].1) {
+                change += 1;
+            }
+        }
+        legs.push(Leg {
+            change,
+            stage: keys[i].2,
+            arrived_at: arrived[i],
+            next_arrived_at: next_at[i],
+            dwell_s: dwell[i],
+            is_merge: merge[i].unwrap_or(false),
+            start_at: start[i],
+        });
+    }
+    Ok(legs)
+}
+
 /// Reads the flow back from the tables `analyze` wrote, with the release
 /// trains taken from `deployment_stats` (production deployments that shipped
-/// something) and the notes from `analysis_notes`.
+/// something) and the notes from `analysis_notes`. The arrivals come as
+/// [`Leg`]s, so `flow.arrivals` is left empty.
 pub(crate) fn read_flow(
     store: &Store,
     environments: Vec<String>,
     production: &[String],
-) -> Result<Flow> {
+) -> Result<(Flow, Vec<Leg>)> {
     let mut flow = Flow {
         environments,
         ..Flow::default()
     };
-    let df = store.read(&ENV_ARRIVALS)?;
-    let c = Cols::new(&df, "env_arrivals");
-    let (
-        mut repo,
-        mut sha,
-        mut env,
-        stage,
-        mut dep,
-        arrived,
-        base,
-        first,
-        mut next_env,
-        next_at,
-        dwell,
-        merge,
-        pr,
-        start,
-    ) = (
-        c.str("repo")?,
-        c.str("sha")?,
-        c.str("environment")?,
-        c.int("stage_index")?,
-        c.str("deployment_id")?,
-        c.int("arrived_at")?,
-        c.bool("is_baseline")?,
-        c.int("first_env_at")?,
-        c.str("next_environment")?,
-        c.int("next_arrived_at")?,
-        c.int("dwell_s")?,
-        c.bool("is_merge")?,
-        c.int("pr_number")?,
-        c.int("lead_start_at")?,
-    );
-    let t = "env_arrivals";
-    for i in 0..df.height() {
-        flow.arrivals.push(ArrivalRow {
-            repo: need(repo[i].take(), t, "repo", i)?,
-            sha: need(sha[i].take(), t, "sha", i)?,
-            environment: need(env[i].take(), t, "environment", i)?,
-            stage_index: need(stage[i], t, "stage_index", i)?,
-            deployment_id: dep[i].take().unwrap_or_default(),
-            arrived_at: arrived[i],
-            is_baseline: base[i].unwrap_or(false),
-            first_env_at: first[i],
-            next_environment: next_env[i].take(),
-            next_arrived_at: next_at[i],
-            dwell_s: dwell[i],
-            is_merge: merge[i].unwrap_or(false),
-            pr_number: pr[i],
-            start_at: start[i],
-        });
-    }
+    let legs = read_legs(store)?;
 
     let df = store.read(&PROMOTIONS)?;
     let c = Cols::new(&df, "promotions");
@@ -358,16 +359,11 @@ pub(crate) fn read_flow(
 
     let df = store.read(&DEPLOYMENT_STATS)?;
     let c = Cols::new(&df, "deployment_stats");
-    let (repo, env, at, shipped) = (
-        c.str("repo")?,
-        c.str("environment")?,
-        c.int("deployed_at")?,
-        c.int("shipped_commits")?,
-    );
-    for i in 0..df.height() {
-        if let (Some(r), Some(e), Some(at)) = (&repo[i], &env[i], at[i]) {
-            if shipped[i].unwrap_or(0) > 0 && production.contains(e) {
-                flow.trains.push((r.clone(), e.clone(), at));
+    let (at, shipped) = (c.int("deployed_at")?, c.int("shipped_commits")?);
+    for (i, (r, e)) in c.strs("repo")?.zip(c.strs("environment")?).enumerate() {
+        if let (Some(r), Some(e), Some(at)) = (r, e, at[i]) {
+            if shipped[i].unwrap_or(0) > 0 && production.iter().any(|p| p == e) {
+                flow.trains.push((r.to_owned(), e.to_owned(), at));
             }
         }
     }
@@ -375,5 +371,5 @@ pub(crate) fn read_flow(
     let df = store.read(&ANALYSIS_NOTES)?;
     let c = Cols::new(&df, "analysis_notes");
     flow.notes = c.str("note")?.into_iter().flatten().collect();
-    Ok(flow)
+    Ok((flow, legs))
 }
