@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use polars::prelude::DataFrame;
 use serde::Serialize;
 
+use crate::metrics::{lead_sample, LeadSample};
 use crate::risk::{bool_col, i64_col, str_col, Deployment};
 use crate::stats::{self, BootstrapCi, MannWhitney, Result, RiskError};
 
@@ -62,30 +63,33 @@ pub fn parse_period(s: &str) -> Result<Period> {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ShippedChange {
     pub deployed_at: i64,
-    pub lead_time_s: i64,
+    /// `None` for a clock-skewed change: counted, never clamped.
+    pub lead_time_s: Option<i64>,
 }
 
-/// The changes of `environment` with a lead time, from the `changes` table.
-/// Baseline commits (`is_baseline`) and merge commits are left out, as in the
-/// DORA metrics.
+/// The changes of `environment` with a lead time, from the `changes` table,
+/// by the one lead-time rule of `metrics` ([`lead_sample`]): baseline and
+/// merge commits are left out, and clock-skewed ones kept without a lead time
+/// so that the report can count them.
 pub fn shipped_changes(changes: &DataFrame, environment: &str) -> Result<Vec<ShippedChange>> {
     let t = "changes";
     let env = str_col(changes, t, "environment")?;
     let at = i64_col(changes, t, "deployed_at")?;
     let lead = i64_col(changes, t, "lead_time_s")?;
     let base = bool_col(changes, t, "is_baseline")?;
-    // Lead time is measured on non-merge commits, as in `metrics` (DESIGN.md).
     let merge = bool_col(changes, t, "is_merge")?;
+    let anomaly = str_col(changes, t, "anomaly")?;
     Ok((0..env.len())
-        .filter(|k| {
-            env[*k].as_deref() == Some(environment)
-                && base[*k] != Some(true)
-                && merge[*k] != Some(true)
-        })
+        .filter(|k| env[*k].as_deref() == Some(environment))
         .filter_map(|k| {
+            let lead_time_s = match lead_sample(base[k], merge[k], lead[k], anomaly[k].as_deref()) {
+                LeadSample::Valid(l) => Some(l),
+                LeadSample::ClockSkew => None,
+                LeadSample::NotCounted | LeadSample::Unknown => return None,
+            };
             Some(ShippedChange {
                 deployed_at: at[k]?,
-                lead_time_s: lead[k]?,
+                lead_time_s,
             })
         })
         .collect())
@@ -202,10 +206,9 @@ pub fn compare(
     let mut leads = |p: &Period| -> Vec<f64> {
         let mut v = vec![];
         for c in changes.iter().filter(|c| p.contains(c.deployed_at)) {
-            if c.lead_time_s < 0 {
-                negative += 1;
-            } else {
-                v.push(c.lead_time_s as f64 / HOUR);
+            match c.lead_time_s {
+                Some(l) => v.push(l as f64 / HOUR),
+                None => negative += 1,
             }
         }
         v

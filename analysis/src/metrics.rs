@@ -420,7 +420,8 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
     // Per (repo, env, pr): first deployment time.
     let mut pr_first: BTreeMap<(String, String, i64), i64> = BTreeMap::new();
     for i in 0..df.height() {
-        if base[i] == Some(true) || merge[i] == Some(true) {
+        let sample = lead_sample(base[i], merge[i], lead[i], anomaly[i].as_deref());
+        if sample == LeadSample::NotCounted {
             if let (Some(p), Some(t)) = (pr[i], keep(&repo[i], &env[i], at[i])) {
                 let k = (
                     repo[i].clone().unwrap_or_default(),
@@ -446,10 +447,10 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
         }
         let b = get(&mut buckets, by, t);
         b.changes += 1;
-        match (lead[i], anomaly[i].as_deref()) {
-            (Some(l), _) => b.lead.push(l as f64),
-            (None, Some("clock_skew")) => b.clock_skew += 1,
-            _ => {}
+        match sample {
+            LeadSample::Valid(l) => b.lead.push(l as f64),
+            LeadSample::ClockSkew => b.clock_skew += 1,
+            LeadSample::Unknown | LeadSample::NotCounted => {}
         }
     }
 
@@ -593,9 +594,58 @@ fn frame_of(rows: &[PeriodMetrics], with_prs: bool) -> Result<DataFrame> {
     Ok(df)
 }
 
+/// How one `changes` row counts toward lead time, the one rule every reader
+/// of `changes` uses (DESIGN.md): baselines and merge commits are not
+/// changes; a negative span, or one `analyze` marked `clock_skew`, is counted
+/// apart and never clamped to zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeadSample {
+    /// A baseline or merge commit: not a change.
+    NotCounted,
+    /// A change with its lead time in seconds (zero or more).
+    Valid(i64),
+    /// A change whose lead time is negative: clock skew.
+    ClockSkew,
+    /// A change without a lead time (its start time is unknown).
+    Unknown,
+}
+
+pub(crate) fn lead_sample(
+    is_baseline: Option<bool>,
+    is_merge: Option<bool>,
+    lead_s: Option<i64>,
+    anomaly: Option<&str>,
+) -> LeadSample {
+    if is_baseline == Some(true) || is_merge == Some(true) {
+        return LeadSample::NotCounted;
+    }
+    match lead_s {
+        Some(l) if l < 0 => LeadSample::ClockSkew,
+        _ if anomaly == Some("clock_skew") => LeadSample::ClockSkew,
+        Some(l) => LeadSample::Valid(l),
+        None => LeadSample::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_lead_time_rule_for_every_reader() {
+        use LeadSample::*;
+        assert_eq!(lead_sample(Some(true), None, Some(60), None), NotCounted);
+        assert_eq!(lead_sample(None, Some(true), Some(60), None), NotCounted);
+        assert_eq!(
+            lead_sample(Some(false), Some(false), Some(60), None),
+            Valid(60)
+        );
+        assert_eq!(lead_sample(None, None, Some(0), None), Valid(0));
+        // A negative span is clock skew whether or not analyze marked it.
+        assert_eq!(lead_sample(None, None, Some(-5), None), ClockSkew);
+        assert_eq!(lead_sample(None, None, None, Some("clock_skew")), ClockSkew);
+        assert_eq!(lead_sample(None, None, None, None), Unknown);
+    }
 
     #[test]
     fn quantiles_interpolate() {

@@ -299,6 +299,36 @@ fn fixture_org_every_number_by_hand() {
     assert_eq!(periods[1]["period"], "all");
     assert_eq!(periods[1]["lead_time_median_h"], 10.0);
 
+    // `compare` reads lead times by the same rule: over the two halves of
+    // March it has the same 8 lead times and the same 1 clock-skewed change
+    // (stored as a null span marked `clock_skew`, which it once dropped).
+    let out = ok(
+        data,
+        &[
+            "--config",
+            cfg,
+            "compare",
+            "--before",
+            "2024-03-01..2024-03-15",
+            "--after",
+            "2024-03-16..2024-04-30",
+            "--format",
+            "json",
+        ],
+    );
+    let cmp: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cmp["negative_lead_times"], m["clock_skew"]);
+    let lead = cmp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "lead_time")
+        .unwrap();
+    assert_eq!(
+        lead["n_before"].as_u64().unwrap() + lead["n_after"].as_u64().unwrap(),
+        8
+    );
+
     // --tiers 2023: CFR 0.5 > 0.15 is low, recovery 18.5 h high.
     let out = ok(
         data,

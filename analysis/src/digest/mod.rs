@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::frame::Cols;
+use crate::metrics::{lead_sample, LeadSample};
 use crate::tiers::{self, Tier, TierBand, TierLimit};
 use crate::{stats, By, Config, Measure, MetricsOptions, PeriodMetrics};
 
@@ -398,21 +399,17 @@ impl<'a> Digester<'a> {
             c.bool("is_baseline")?,
         );
         let canomaly = c.str("anomaly")?;
-        // Lead time is measured on non-merge commits (DESIGN.md).
         let cmerge = c.bool("is_merge")?;
         let mut changes = vec![];
         let mut negative = vec![];
         for i in 0..ch.height() {
-            if cenv[i].as_deref() != Some(env.as_str())
-                || cbase[i] == Some(true)
-                || cmerge[i] == Some(true)
-            {
+            let sample = lead_sample(cbase[i], cmerge[i], clead[i], canomaly[i].as_deref());
+            if cenv[i].as_deref() != Some(env.as_str()) || sample == LeadSample::NotCounted {
                 continue;
             }
             let Some(at) = time(cat[i]) else { continue };
-            let lead_s = clead[i];
-            if canomaly[i].as_deref() == Some("clock_skew") || matches!(lead_s, Some(s) if s < 0) {
-                // Clock skew: counted and reported, never clamped to zero.
+            if sample == LeadSample::ClockSkew {
+                // Counted and reported, never clamped to zero.
                 negative.push(at);
             }
             changes.push(Change {
@@ -421,7 +418,10 @@ impl<'a> Digester<'a> {
                 deployment_id: cdep[i].clone(),
                 pr: cpr[i],
                 at,
-                lead_s: lead_s.filter(|s| *s >= 0),
+                lead_s: match sample {
+                    LeadSample::Valid(l) => Some(l),
+                    _ => None,
+                },
             });
         }
 
