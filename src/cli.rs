@@ -176,8 +176,11 @@ Examples:
   flowmeter sql \"select name, sha from refs where kind = 'tag'\" --format csv
   flowmeter sql \"select * from commits\" --format parquet --output commits.parquet
   flowmeter sql --schema
+  flowmeter sql --allow-files \"select * from read_csv('extra.csv')\"
 
-The dialect is polars SQL. Every table is registered, even when it holds no data yet.";
+The dialect is polars SQL. Every table is registered, even when it holds no data yet.
+A query reads the store's tables only: the file-reading table functions (read_csv,
+read_parquet, read_ipc, read_json) are refused unless --allow-files is given.";
 
 #[derive(Debug, Args)]
 #[command(after_help = SQL_EXAMPLES)]
@@ -188,6 +191,11 @@ pub struct SqlArgs {
     /// List the tables and their columns instead of running a query.
     #[arg(long, conflicts_with = "query")]
     pub schema: bool,
+    /// Let the query read files outside the store (read_csv, read_parquet,
+    /// read_ipc, read_json). Off by default, so that a shared query can only
+    /// read the store.
+    #[arg(long)]
+    pub allow_files: bool,
     #[command(flatten)]
     pub out: OutputOpts,
 }

@@ -21,6 +21,9 @@ pub fn run(global: &GlobalOpts, args: SqlArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let query = args.query.expect("clap requires a query without --schema");
+    if !args.allow_files {
+        confine(&query)?;
+    }
     crate::cmd::analyze::ensure_fresh(global, &store)?;
     let df = query_store(&store, &query)?;
     write_frame(&df, args.out.format, args.out.output.as_deref())?;
@@ -53,6 +56,46 @@ pub fn query_store(store: &Store, query: &str) -> Result<DataFrame> {
             names.join(", ")
         )
     })
+}
+
+/// Refuses a query that reads anything but the store's tables: a table
+/// function (`read_csv('/etc/passwd')`, `read_parquet(...)`) names a file,
+/// and a query run from a shared script or a report definition must not be
+/// able to read the machine. A query that does not parse is left to polars,
+/// whose error says where.
+fn confine(query: &str) -> Result<()> {
+    use sqlparser::ast::{TableFactor, Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct Files;
+    impl Visitor for Files {
+        type Break = String;
+        fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<String> {
+            match t {
+                TableFactor::Table {
+                    name,
+                    args: Some(_),
+                    ..
+                } => ControlFlow::Break(name.to_string()),
+                TableFactor::Function { name, .. } => ControlFlow::Break(name.to_string()),
+                TableFactor::TableFunction { expr, .. } => ControlFlow::Break(expr.to_string()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    let dialect = sqlparser::dialect::GenericDialect {};
+    let Ok(statements) = sqlparser::parser::Parser::parse_sql(&dialect, query) else {
+        return Ok(());
+    };
+    for s in &statements {
+        if let ControlFlow::Break(name) = s.visit(&mut Files) {
+            anyhow::bail!(
+                "the query reads `{name}(...)`, a table function that reads files outside the store; \
+                 `flowmeter sql` reads the store's tables only (`flowmeter sql --schema` lists them). \
+                 Pass --allow-files to let this query read files"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// One row per column of every table.

@@ -104,3 +104,49 @@ fn formats() {
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
 }
+
+/// A query reads the store's tables only: every file-reading table function,
+/// however it is spelled or wherever it hides in the query, is refused with
+/// a message that names it and the way out; `--allow-files` opts in.
+#[test]
+fn sql_reads_the_store_only_unless_allow_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    let secret = dir.path().join("secret.csv");
+    std::fs::write(&secret, "password\nhunter2\n").unwrap();
+    let p = secret.display();
+    for q in [
+        format!("select * from read_csv('{p}')"),
+        format!("SELECT * FROM READ_CSV('{p}')"),
+        format!("select * from read_parquet('{p}')"),
+        format!("select * from read_ipc('{p}')"),
+        format!("select * from read_json('{p}')"),
+        format!("select * from commits where sha in (select password from read_csv('{p}'))"),
+        format!("with s as (select * from read_csv('{p}')) select * from s"),
+        format!("select * from commits c join read_csv('{p}') s on true"),
+        format!("create table t as select * from read_csv('{p}')"),
+    ] {
+        let err = fails(&data, &["sql", &q]);
+        assert!(err.contains("reads files outside the store"), "{q}: {err}");
+        assert!(err.contains("--allow-files"), "{q}: {err}");
+        assert!(!err.contains("hunter2"), "{q}: {err}");
+    }
+    // Refused before anything is read or written: no store appears.
+    assert!(!data.exists());
+    // The store's own tables are queried as before, and the opt-in works.
+    assert_eq!(
+        query(&data, "select count(*) as n from commits"),
+        vec![json!({"n": 0})]
+    );
+    let out = ok(
+        &data,
+        &[
+            "sql",
+            "--allow-files",
+            &format!("select password from read_csv('{p}')"),
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out, "password\nhunter2\n");
+}
