@@ -961,6 +961,78 @@ fn the_token_never_appears_in_output_or_the_store() {
     }
     let rows = query(&data, "select count(*) as n from pull_requests");
     assert_eq!(rows[0]["n"], json!(3));
+
+    // Every other command, with the token in the environment and backtraces
+    // on, prints none of it, and neither do the reports it writes.
+    let out_dir = tempfile::tempdir().unwrap();
+    let cfg = out_dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &cfg,
+        "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\nproduction = true\n",
+    )
+    .unwrap();
+    let month = out_dir.path().join("month");
+    let deck = out_dir.path().join("deck");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["analyze"],
+        vec!["metrics", "--format", "json"],
+        vec!["flow", "--format", "json"],
+        vec!["risk", "--format", "json"],
+        vec!["whatif", "--format", "json"],
+        vec![
+            "compare",
+            "--before",
+            "2024-01-01..2024-06-30",
+            "--after",
+            "2024-07-01..2024-12-31",
+        ],
+        vec!["explain", "deployment", "1"],
+        vec!["sql", "select * from pull_requests", "--format", "json"],
+        vec![
+            "report",
+            "monthly",
+            "--month",
+            "2024-03",
+            "--out",
+            month.to_str().unwrap(),
+        ],
+        vec!["report", "deck", "--out", deck.to_str().unwrap()],
+        vec!["sql", "select * from nowhere"],
+    ];
+    for args in &commands {
+        let out = Command::new(env!("CARGO_BIN_EXE_flowmeter"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env_remove("FLOWMETER_DATA")
+            .env_remove("FLOWMETER_CONFIG")
+            .env("GITHUB_TOKEN", token)
+            .env("RUST_BACKTRACE", "1")
+            .current_dir(out_dir.path())
+            .output()
+            .unwrap();
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains(token), "token leaked by {args:?}: {text}");
+            assert!(!text.contains("panicked"), "{args:?} panicked: {text}");
+        }
+    }
+    let written = snapshot_dir(out_dir.path());
+    assert!(
+        written.iter().any(|(p, _)| p.ends_with("summary.json"))
+            && written.iter().any(|(p, _)| p.ends_with("deck.json")),
+        "the monthly report and the deck were written: {:?}",
+        written.iter().map(|w| &w.0).collect::<Vec<_>>()
+    );
+    for (p, bytes) in written.iter().chain(&snapshot_dir(&data)) {
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "token in {}",
+            p.display()
+        );
+    }
 }
 
 #[test]
