@@ -14,12 +14,13 @@ pub enum Error {
          run `git fetch --unshallow` first", path.display()
     )]
     Shallow { path: PathBuf },
-    #[error("{}: {context}: {source}", path.display())]
+    /// libgit2's message is part of the text (it is not kept as a source, so
+    /// that `{:#}` does not print it twice).
+    #[error("{}: {context}: {message}", path.display())]
     Git {
         path: PathBuf,
         context: String,
-        #[source]
-        source: git2::Error,
+        message: String,
     },
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },

@@ -169,3 +169,246 @@ fn missing_blobs_in_a_partial_clone_are_counted_not_fatal() {
         ]
     );
 }
+
+/// Tags on a tree or a blob and refs whose names are not UTF-8 are not
+/// history flowmeter can use: the run leaves them out and names each one,
+/// whether the refs are loose files or packed.
+#[test]
+fn refs_that_are_not_history_are_left_out_and_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let fx = Fixture::new();
+    fx.commit("2024-03-01T00:00:00Z", &ALICE, "one", &[("a", b"1\n")]);
+    fx.git(&["tag", "v1"]);
+    fx.git(&["tag", "on-a-tree", "HEAD^{tree}"]);
+    let blob = fx.rev("HEAD:a");
+    fx.git(&["tag", "-a", "-m", "a blob", "on-a-blob", &blob]);
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    std::fs::write(
+        fx.path.join(".git/refs/tags").join(latin1),
+        format!("{}\n", fx.head()),
+    )
+    .unwrap();
+    let data = fx.dir.path().join("store");
+    for packed in [false, true] {
+        if packed {
+            fx.git(&["pack-refs", "--all"]);
+        }
+        let out = flowmeter(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("3 refs left out"), "{err}");
+        assert!(
+            err.contains("refs/tags/on-a-tree (points at a tree)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("refs/tags/on-a-blob (points at a blob)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("refs/tags/caf\u{fffd} (its name is not UTF-8)"),
+            "{err}"
+        );
+        assert_eq!(
+            query(&data, "select kind, name from refs order by kind, name"),
+            vec![
+                json!({"kind": "branch", "name": "main"}),
+                json!({"kind": "tag", "name": "v1"})
+            ]
+        );
+    }
+}
+
+/// Dates at the edges of what git stores, 1970 and 2100, are kept to the
+/// second, and the analysis covers every month between them (1970-01 to
+/// 2100-01 is 130 × 12 + 1 = 1,561 months, plus `all`).
+#[test]
+fn commit_dates_in_1970_and_2100_are_kept_exactly() {
+    let fx = Fixture::new();
+    let a = fx.commit("@1 +0000", &ALICE, "one", &[("a", b"1\n")]);
+    let b = fx.commit("@4102444800 +0000", &ALICE, "two", &[("a", b"2\n")]);
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    assert_eq!(
+        query(
+            &data,
+            "select sha, authored_at, committed_at from commits order by committed_at"
+        ),
+        vec![
+            json!({"sha": a, "authored_at": "1970-01-01T00:00:01Z", "committed_at": "1970-01-01T00:00:01Z"}),
+            json!({"sha": b, "authored_at": "2100-01-01T00:00:00Z", "committed_at": "2100-01-01T00:00:00Z"}),
+        ]
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&ok(&data, &["metrics", "--format", "json"])).unwrap();
+    let periods = m["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 1562);
+    assert_eq!(periods[0]["period"], "1970-01");
+    assert_eq!(periods[1560]["period"], "2100-01");
+    assert_eq!(periods[1561]["period"], "all");
+    assert_eq!(periods[1561]["deployments"], 2);
+}
+
+/// A commit message with bytes that are not UTF-8 is read as git shows it,
+/// each bad byte as U+FFFD, and nothing else is lost.
+#[test]
+fn a_message_that_is_not_utf8_is_read_lossily() {
+    use std::io::Write;
+    let fx = Fixture::new();
+    let parent = fx.commit("2024-03-01T00:00:00Z", &ALICE, "one", &[("a", b"1\n")]);
+    let tree = fx.git(&["write-tree"]);
+    let mut body = format!(
+        "tree {tree}\nparent {parent}\nauthor A <a@example.com> 1709251200 +0000\ncommitter A <a@example.com> 1709251200 +0000\n\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"fix caf\xe9 \xff bytes\n");
+    let mut child = std::process::Command::new("git")
+        .args(["hash-object", "-t", "commit", "-w", "--stdin"])
+        .current_dir(&fx.path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let sha = String::from_utf8(child.wait_with_output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    fx.git(&["update-ref", "refs/heads/main", &sha]);
+    let data = fx.dir.path().join("store");
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    assert_eq!(
+        query(
+            &data,
+            &format!("select summary, committed_at from commits where sha = '{sha}'")
+        ),
+        vec![
+            json!({"summary": "fix caf\u{fffd} \u{fffd} bytes", "committed_at": "2024-03-01T00:00:00Z"})
+        ]
+    );
+}
+
+/// A repository with a damaged object store: a corrupt loose object at the
+/// tip or deeper in history, a truncated pack or pack index, or bytes flipped
+/// inside a pack. Each is one error that says the repository is damaged and
+/// how to find out more, a non-zero exit, and a store left as it was.
+#[test]
+fn a_damaged_repository_is_one_clear_error_and_the_store_is_untouched() {
+    let (seed, data) = seeded_store();
+    let history = |fx: &Fixture| {
+        for i in 0..40 {
+            fx.commit(
+                &format!("2024-03-02T00:{i:02}:00Z"),
+                &BOB,
+                &format!("c{i}"),
+                &[
+                    ("a", format!("{i}\n").as_bytes()),
+                    (&format!("f{i}"), b"x\n"),
+                ],
+            );
+        }
+    };
+    let writable = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    };
+    let loose = |fx: &Fixture, rev: &str| {
+        let sha = fx.rev(rev);
+        fx.path.join(".git/objects").join(&sha[..2]).join(&sha[2..])
+    };
+    let pack_file = |fx: &Fixture, ext: &str| {
+        std::fs::read_dir(fx.path.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .unwrap()
+    };
+    type Damage = Box<dyn Fn(&Fixture)>;
+    let cases: Vec<(&str, bool, Damage)> = vec![
+        (
+            "corrupt loose object at the tip",
+            false,
+            Box::new(move |fx: &Fixture| {
+                let p = loose(fx, "HEAD");
+                writable(&p);
+                std::fs::write(p, b"garbage").unwrap();
+            }),
+        ),
+        (
+            "corrupt loose object in history",
+            false,
+            Box::new(move |fx: &Fixture| {
+                let p = loose(fx, "HEAD~20");
+                writable(&p);
+                std::fs::write(p, b"garbage").unwrap();
+            }),
+        ),
+        (
+            "truncated pack",
+            true,
+            Box::new(move |fx: &Fixture| {
+                let p = pack_file(fx, "pack");
+                writable(&p);
+                let len = std::fs::metadata(&p).unwrap().len();
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_len(len * 9 / 10)
+                    .unwrap();
+            }),
+        ),
+        (
+            "truncated pack index",
+            true,
+            Box::new(move |fx: &Fixture| {
+                let p = pack_file(fx, "idx");
+                writable(&p);
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_len(100)
+                    .unwrap();
+            }),
+        ),
+        (
+            "bytes flipped inside a pack",
+            true,
+            Box::new(move |fx: &Fixture| {
+                let p = pack_file(fx, "pack");
+                writable(&p);
+                let mut b = std::fs::read(&p).unwrap();
+                let mid = b.len() / 2;
+                for x in &mut b[mid..mid + 200] {
+                    *x ^= 0x55;
+                }
+                std::fs::write(&p, b).unwrap();
+            }),
+        ),
+    ];
+    let before = snapshot_dir(&data);
+    for (what, packed, damage) in &cases {
+        let fx = Fixture::new();
+        history(&fx);
+        if *packed {
+            fx.git(&["gc", "-q"]);
+        }
+        damage(&fx);
+        let err = fails(
+            &data,
+            &[
+                "ingest",
+                "git",
+                fx.path.to_str().unwrap(),
+                "--name",
+                "damaged",
+            ],
+        );
+        assert!(err.contains("the repository is damaged"), "{what}: {err}");
+        assert!(err.contains("git fsck"), "{what}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
+        assert_eq!(snapshot_dir(&data), before, "{what}: the store changed");
+    }
+    drop(seed);
+}

@@ -61,6 +61,9 @@ pub struct GitReport {
     /// Stored commits no ref reaches any more.
     pub commits_unreachable: usize,
     pub unreadable_blobs: u64,
+    /// Branches and tags left out, each as its name and why: it points at a
+    /// tree or a blob, or its name is not UTF-8.
+    pub skipped_refs: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -97,16 +100,47 @@ pub fn open_repo(path: &Path) -> Result<Repository> {
     }
     // libgit2's is_empty() only recognises an unborn `master`; look for any
     // reference that reaches a commit instead.
-    let has_commit = repo.head().and_then(|h| h.peel_to_commit()).is_ok()
-        || repo
+    // A ref whose object cannot be read is damage, not emptiness.
+    let mut has_commit = repo.head().and_then(|h| h.peel_to_commit()).is_ok();
+    let mut damaged = None;
+    if !has_commit {
+        for r in repo
             .references()
             .map_err(git_err(path, "listing references"))?
             .flatten()
-            .any(|r| r.peel_to_commit().is_ok());
-    if !has_commit {
-        return Err(Error::EmptyRepo { path: path.into() });
+        {
+            let Some(id) = r.resolve().ok().and_then(|t| t.target()) else {
+                continue;
+            };
+            match repo.find_object(id, None) {
+                Ok(o) if o.peel_to_commit().is_ok() => {
+                    has_commit = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    damaged.get_or_insert((lossy(r.name_bytes()), id));
+                }
+            }
+        }
     }
-    Ok(repo)
+    match (has_commit, damaged) {
+        (true, _) => Ok(repo),
+        (false, Some((name, id))) => Err(damaged_ref(path, &name, id)),
+        (false, None) => Err(Error::EmptyRepo { path: path.into() }),
+    }
+}
+
+/// A ref whose object is missing or unreadable (a corrupt loose object, a
+/// truncated pack): the repository is damaged, and git would say so too.
+fn damaged_ref(path: &Path, name: &str, id: Oid) -> Error {
+    Error::Input {
+        path: path.into(),
+        message: format!(
+            "{name} points at {id}, an object that is missing or unreadable: \
+             the repository is damaged (`git fsck` says more)"
+        ),
+    }
 }
 
 fn micros(t: git2::Time) -> i64 {
@@ -115,16 +149,31 @@ fn micros(t: git2::Time) -> i64 {
 
 fn git_err(path: &Path, context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error + '_ {
     let context = context.into();
-    move |source| Error::Git {
-        path: path.into(),
-        context,
-        source,
+    move |e| {
+        // An object that does not inflate or is not where its index says is a
+        // damaged repository; say so, with the way to find out more.
+        let damaged = matches!(e.class(), git2::ErrorClass::Zlib | git2::ErrorClass::Odb);
+        let mut message = e.message().to_owned();
+        if damaged {
+            message.push_str(": an object could not be read, so the repository is damaged (`git fsck` says more)");
+        }
+        Error::Git {
+            path: path.into(),
+            context,
+            message,
+        }
     }
 }
 
 /// Reads the refs to ingest: local branches, tags (peeled, with tagger dates),
-/// and whatever `extra` globs match.
-fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<RefRow>> {
+/// and whatever `extra` globs match. Refs that are not history come back
+/// apart, each as its name and why, so that the run can say so; a ref whose
+/// object is missing is an error, as it is to git.
+fn read_refs(
+    repo: &Repository,
+    path: &Path,
+    extra: &[String],
+) -> Result<(Vec<RefRow>, Vec<String>)> {
     let mut globs = GlobSetBuilder::new();
     for g in extra {
         globs.add(Glob::new(g).map_err(|source| Error::Glob {
@@ -136,18 +185,30 @@ fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<Ref
         glob: extra.join(","),
         source,
     })?;
+    let mut skipped = vec![];
     // `--refs` globs reach beyond branches and tags: libgit2 lists those.
-    let fast = extra.is_empty().then(|| files_backend_refs(repo)).flatten();
+    let fast = extra
+        .is_empty()
+        .then(|| files_backend_refs(repo, &mut skipped))
+        .flatten();
     let targets = match fast {
         Some(t) => t,
-        None => libgit2_refs(repo, path, extra, &globs)?,
+        None => {
+            skipped.clear();
+            libgit2_refs(repo, path, extra, &globs, &mut skipped)?
+        }
     };
-    let mut out: Vec<RefRow> = targets
-        .into_iter()
-        .filter_map(|(full, target)| ref_row(repo, &full, target))
-        .collect();
+    let mut out = vec![];
+    for (full, target) in targets {
+        match ref_row(repo, &full, target) {
+            Ok(row) => out.push(row),
+            Err(RefSkip::NotHistory(kind)) => skipped.push(format!("{full} (points at a {kind})")),
+            Err(RefSkip::Missing) => return Err(damaged_ref(path, &full, target)),
+        }
+    }
     out.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    Ok(out)
+    skipped.sort();
+    Ok((out, skipped))
 }
 
 /// Every branch and tag with its target, read the way git reads the files
@@ -156,7 +217,7 @@ fn read_refs(repo: &Repository, path: &Path, extra: &[String]) -> Result<Vec<Ref
 /// of `refs/pull/*` are packed (rust-lang/cargo: 9,426), that was most of
 /// the ref reading. `None` for anything else (reftable, an odd line or
 /// file), and libgit2 lists them instead.
-fn files_backend_refs(repo: &Repository) -> Option<Vec<(String, Oid)>> {
+fn files_backend_refs(repo: &Repository, skipped: &mut Vec<String>) -> Option<Vec<(String, Oid)>> {
     let common = repo.commondir();
     if common.join("reftable").exists() {
         return None;
@@ -173,7 +234,8 @@ fn files_backend_refs(repo: &Repository) -> Option<Vec<(String, Oid)>> {
                     return None;
                 }
                 let Ok(name) = std::str::from_utf8(&line[41..]) else {
-                    continue; // not UTF-8: cannot be named in SQL anyway
+                    skipped.push(format!("{} (its name is not UTF-8)", lossy(&line[41..])));
+                    continue;
                 };
                 if wanted(name) {
                     refs.insert(name.to_owned(), oid_from_hex(&line[..40])?);
@@ -202,6 +264,10 @@ fn files_backend_refs(repo: &Repository) -> Option<Vec<(String, Oid)>> {
                 .and_then(|p| p.to_str())
                 .map(|p| p.replace(std::path::MAIN_SEPARATOR, "/"))
             else {
+                skipped.push(format!(
+                    "{} (its name is not UTF-8)",
+                    path.strip_prefix(common).unwrap_or(&path).to_string_lossy()
+                ));
                 continue;
             };
             if name.ends_with(".lock") {
@@ -230,6 +296,7 @@ fn libgit2_refs(
     path: &Path,
     extra: &[String],
     globs: &globset::GlobSet,
+    skipped: &mut Vec<String>,
 ) -> Result<Vec<(String, Oid)>> {
     let mut out = vec![];
     for r in repo
@@ -238,7 +305,11 @@ fn libgit2_refs(
     {
         let r = r.map_err(git_err(path, "reading a reference"))?;
         let Ok(full) = r.name().map(str::to_owned) else {
-            continue; // not UTF-8: cannot be named in SQL anyway
+            let bytes = lossy(r.name_bytes());
+            if bytes.starts_with("refs/heads/") || bytes.starts_with("refs/tags/") {
+                skipped.push(format!("{bytes} (its name is not UTF-8)"));
+            }
+            continue;
         };
         let branch_or_tag = full.starts_with("refs/heads/") || full.starts_with("refs/tags/");
         if !branch_or_tag && (extra.is_empty() || !globs.is_match(&full)) {
@@ -252,9 +323,17 @@ fn libgit2_refs(
     Ok(out)
 }
 
+/// Why a listed ref has no row.
+enum RefSkip {
+    /// It points at a tree or a blob: not history.
+    NotHistory(&'static str),
+    /// Its object is not in the repository.
+    Missing,
+}
+
 /// A ref's row (the lists hold only branches, tags and refs a `--refs` glob
-/// matched); `None` for refs that are not history (trees, blobs).
-fn ref_row(repo: &Repository, full: &str, target: Oid) -> Option<RefRow> {
+/// matched).
+fn ref_row(repo: &Repository, full: &str, target: Oid) -> std::result::Result<RefRow, RefSkip> {
     let (kind, name) = match (
         full.strip_prefix("refs/heads/"),
         full.strip_prefix("refs/tags/"),
@@ -263,14 +342,31 @@ fn ref_row(repo: &Repository, full: &str, target: Oid) -> Option<RefRow> {
         (_, Some(n)) => ("tag", n.to_owned()),
         (None, None) => ("other", full.to_owned()),
     };
-    let object = repo.find_object(target, None).ok()?;
+    let object = repo
+        .find_object(target, None)
+        .map_err(|_| RefSkip::Missing)?;
     // An annotated tag keeps its own date.
     let tagged_at = match (kind, object.as_tag()) {
         ("tag", Some(tag)) => tag.tagger().map(|s| micros(s.when())),
         _ => None,
     };
-    let commit = object.peel_to_commit().ok()?;
-    Some(RefRow {
+    let commit = object.peel_to_commit().map_err(|_| {
+        // What the ref names once its tags are peeled; a tag whose target is
+        // missing is a damaged repository.
+        let mut o = object.clone();
+        while let Some(tag) = o.as_tag() {
+            match tag.target() {
+                Ok(t) => o = t,
+                Err(_) => return RefSkip::Missing,
+            }
+        }
+        match o.kind() {
+            Some(git2::ObjectType::Tree) => RefSkip::NotHistory("tree"),
+            Some(git2::ObjectType::Blob) => RefSkip::NotHistory("blob"),
+            _ => RefSkip::Missing,
+        }
+    })?;
+    Ok(RefRow {
         name,
         kind,
         sha: commit.id().to_string(),
@@ -504,8 +600,9 @@ pub fn ingest_git(
         ..Default::default()
     };
 
-    let refs = read_refs(&repo, path, &opts.extra_refs)?;
+    let (refs, skipped_refs) = read_refs(&repo, path, &opts.extra_refs)?;
     report.refs = refs.len();
+    report.skipped_refs = skipped_refs;
     if refs.is_empty() {
         return Err(Error::Input {
             path: path.into(),
@@ -881,11 +978,13 @@ mod tests {
         std::fs::write(d.join(".git/refs/heads/main.lock"), "junk\n").unwrap();
 
         let repo = Repository::open(d).unwrap();
-        let ours = files_backend_refs(&repo).expect("files backend");
+        let (mut ours_skipped, mut theirs_skipped) = (vec![], vec![]);
+        let ours = files_backend_refs(&repo, &mut ours_skipped).expect("files backend");
         let globs = GlobSetBuilder::new().build().unwrap();
-        let mut theirs = libgit2_refs(&repo, d, &[], &globs).unwrap();
+        let mut theirs = libgit2_refs(&repo, d, &[], &globs, &mut theirs_skipped).unwrap();
         theirs.sort();
         assert_eq!(ours, theirs);
+        assert_eq!(ours_skipped, theirs_skipped);
         let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -907,7 +1006,8 @@ mod tests {
             .1;
         assert_eq!(moved.to_string(), git(d, &["rev-parse", "HEAD"]).trim());
         // The rows: the tree tag is not history, the annotated tag keeps its date.
-        let rows = read_refs(&repo, d, &[]).unwrap();
+        let (rows, skipped) = read_refs(&repo, d, &[]).unwrap();
+        assert_eq!(skipped, ["refs/tags/a-tree (points at a tree)"]);
         assert_eq!(rows.len(), 7);
         let annotated = rows.iter().find(|r| r.name == "annotated").unwrap();
         assert_eq!(annotated.tagged_at, Some(1_704_164_645_000_000));

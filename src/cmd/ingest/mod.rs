@@ -131,20 +131,32 @@ fn run_git(global: &GlobalOpts, args: GitArgs) -> Result<ExitCode> {
 
 fn summary(r: &GitReport) -> String {
     let secs = r.elapsed.as_secs_f64();
-    if r.up_to_date {
-        return format!(
+    let mut s = if r.up_to_date {
+        format!(
             "{}: up to date ({} commits, {} refs) in {secs:.2}s",
             r.repo, r.commits_total, r.refs
-        );
-    }
-    let mut s = format!(
-        "{}: {} new commits ({} total, {} refs) in {secs:.2}s",
-        r.repo, r.commits_new, r.commits_total, r.refs
-    );
+        )
+    } else {
+        format!(
+            "{}: {} new commits ({} total, {} refs) in {secs:.2}s",
+            r.repo, r.commits_new, r.commits_total, r.refs
+        )
+    };
     if r.commits_unreachable > 0 {
         s.push_str(&format!(
             "; {} stored commits are no longer reachable (kept, reachable = false)",
             r.commits_unreachable
+        ));
+    }
+    if !r.skipped_refs.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names = r.skipped_refs[..r.skipped_refs.len().min(SHOWN)].join(", ");
+        if r.skipped_refs.len() > SHOWN {
+            names.push_str(&format!(" and {} more", r.skipped_refs.len() - SHOWN));
+        }
+        s.push_str(&format!(
+            "; {} refs left out (branches and tags flowmeter cannot use): {names}",
+            r.skipped_refs.len()
         ));
     }
     if r.unreadable_blobs > 0 {
