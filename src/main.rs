@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("Error: {err:#}");
+            eprintln!("Error: {}", output::error_line(&err));
             ExitCode::from(1)
         }
     }

@@ -270,9 +270,83 @@ pub fn markdown(df: &DataFrame) -> String {
     out
 }
 
+/// The error and its causes on one line, each cause once (a library error
+/// that quotes its source is not followed by that source again), with a hint
+/// where the cause is the machine's, not flowmeter's: a full disk, a
+/// read-only data directory.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if text.ends_with(&s) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s);
+    }
+    let os = err
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .find_map(std::io::Error::raw_os_error)
+        .or_else(|| {
+            // Errors that carry the io::Error only as text (Parquet's writer).
+            [(28, "(os error 28)"), (30, "(os error 30)")]
+                .into_iter()
+                .find(|(_, t)| text.contains(t))
+                .map(|(n, _)| n)
+        });
+    match os {
+        Some(28) => text.push_str(
+            "\n  hint: the disk is full: free space, or put the store elsewhere with --data DIR (each file flowmeter writes is written whole or not at all, so a rerun finishes the work)",
+        ),
+        Some(30) => text.push_str(
+            "\n  hint: the data directory is on a read-only file system: use --data DIR for a writable one",
+        ),
+        _ => {}
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A library error that quotes its source, under a context: each cause
+    /// once, and the hint for a full disk or a read-only file system.
+    #[test]
+    fn error_line_says_each_cause_once_with_the_machine_hint() {
+        #[derive(Debug)]
+        struct Quoting(std::io::Error);
+        impl std::fmt::Display for Quoting {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "writing /s/x.parquet: {}", self.0)
+            }
+        }
+        impl std::error::Error for Quoting {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let full = anyhow::Error::new(Quoting(std::io::Error::from_raw_os_error(28)))
+            .context("ingesting repo");
+        let line = error_line(&full);
+        assert_eq!(line.matches("os error 28").count(), 1, "{line}");
+        assert!(
+            line.starts_with("ingesting repo: writing /s/x.parquet: "),
+            "{line}"
+        );
+        assert!(line.contains("\n  hint: the disk is full"), "{line}");
+        let ro = anyhow::Error::new(std::io::Error::from_raw_os_error(30)).context("/s/.lock");
+        assert!(error_line(&ro).contains("hint: the data directory is on a read-only"));
+        // Parquet's writer carries the io::Error only as text.
+        let text =
+            anyhow::anyhow!("parquet: underlying IO error: No space left on device (os error 28)");
+        assert!(error_line(&text).contains("hint: the disk is full"));
+        let plain = anyhow::anyhow!("deployment `1` not found");
+        assert_eq!(error_line(&plain), "deployment `1` not found");
+    }
 
     fn sample() -> DataFrame {
         let t = Series::new("at".into(), [Some(1_700_000_000_000_000i64), None])

@@ -223,10 +223,9 @@ impl Store {
 
     fn read_partition(&self, table: &TableDef, repo: Option<&str>) -> Result<DataFrame> {
         let dir = self.partition_dir(table, repo);
-        let files = live_files(&dir)?;
-        let mut frames = Vec::with_capacity(files.len());
-        for (_, path) in files {
-            let file = File::open(&path).at(&path)?;
+        let opened = open_live_files(&dir)?;
+        let mut frames = Vec::with_capacity(opened.len());
+        for (path, file) in opened {
             let mut df = ParquetReader::new(file)
                 .finish()
                 .map_err(|source| Error::Corrupt {
@@ -491,6 +490,38 @@ fn all_files(dir: &Path) -> Result<Vec<(u64, bool, PathBuf)>> {
     Ok(out)
 }
 
+/// The live files of a partition, opened: one consistent set, even while a
+/// writer replaces or compacts it. A writer deletes the files a new snapshot
+/// supersedes, so a file listed a moment ago may be gone by the time it is
+/// opened; then the set is listed again. Open files stay readable after
+/// they are deleted, so what is returned is the partition as of one listing.
+fn open_live_files(dir: &Path) -> Result<Vec<(PathBuf, File)>> {
+    const ATTEMPTS: usize = 20;
+    let mut attempt = 0;
+    'list: loop {
+        attempt += 1;
+        let listed = live_files(dir)?;
+        let mut opened = vec![];
+        for (_, path) in &listed {
+            match File::open(path) {
+                Ok(f) => opened.push((path.clone(), f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(5 * attempt as u64));
+                    continue 'list;
+                }
+                Err(e) => return Err(e).at(path),
+            }
+        }
+        // A listing that raced a writer may have missed the new snapshot
+        // while the old one was being deleted; the same set listed twice,
+        // around the opens, is a set that existed.
+        if attempt < ATTEMPTS && live_files(dir)? != listed {
+            continue 'list;
+        }
+        return Ok(opened);
+    }
+}
+
 /// The files whose rows are live: the newest snapshot and the deltas after it.
 fn live_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     let files = all_files(dir)?;
@@ -562,6 +593,43 @@ mod tests {
             "observed_at" => vec![Some(0i64); n],
         )
         .unwrap()
+    }
+
+    /// A reader in one thread while another replaces a partition again and
+    /// again (each replace deletes the file it supersedes): every read is one
+    /// whole snapshot: never an error, never an empty partition.
+    #[test]
+    fn reads_during_replaces_see_one_whole_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let guard = store.lock(None, |_| {}).unwrap();
+        let frame = |n: usize| {
+            let names: Vec<String> = (0..n).map(|i| format!("b{i}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            refs_frame(&names, &vec!["0".repeat(40).as_str(); n])
+        };
+        guard.replace(&REFS, Some("acme/api"), frame(1)).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let df = store.read_repo(&REFS, "acme/api").unwrap();
+                    assert!((1..=3).contains(&df.height()), "{} rows", df.height());
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        for i in 0..400 {
+            guard
+                .replace(&REFS, Some("acme/api"), frame(1 + i % 3))
+                .unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let reads = reader.join().unwrap();
+        assert!(reads > 50, "only {reads} reads overlapped the writes");
     }
 
     #[test]

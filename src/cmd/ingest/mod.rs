@@ -117,7 +117,7 @@ fn run_git(global: &GlobalOpts, args: GitArgs) -> Result<ExitCode> {
         match r {
             Ok(rep) => status(global.quiet, summary(&rep)),
             Err(e) => {
-                eprintln!("Error: {e:#}");
+                eprintln!("Error: {}", crate::output::error_line(&e));
                 failed += 1;
             }
         }
