@@ -9,9 +9,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{} is not a readable Parquet file (corrupt or truncated?): {source}", path.display())]
+    #[error("{} is not a readable Parquet file (corrupt or truncated?): {source}; {hint}", path.display())]
     Corrupt {
         path: PathBuf,
+        /// How to get the table back: rerun what writes it.
+        hint: String,
         #[source]
         source: polars::error::PolarsError,
     },

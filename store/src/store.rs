@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use polars::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
-use crate::schema::{self, TableDef, SCHEMA_VERSION};
+use crate::schema::{self, TableDef, TableKind, SCHEMA_VERSION};
 
 const META_FILE: &str = "flowmeter.json";
 const LOCK_FILE: &str = ".lock";
@@ -230,6 +230,7 @@ impl Store {
                 .finish()
                 .map_err(|source| Error::Corrupt {
                     path: path.clone(),
+                    hint: rebuild_hint(table),
                     source,
                 })?;
             if table.partitioned {
@@ -237,6 +238,7 @@ impl Store {
                 let col = Column::new("repo".into(), vec![repo; n]);
                 df.with_column(col).map_err(|source| Error::Corrupt {
                     path: path.clone(),
+                    hint: rebuild_hint(table),
                     source,
                 })?;
             }
@@ -395,6 +397,9 @@ fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()>
         })?;
     }
     let tmp = tmp_path(path);
+    if let Some(dir) = path.parent() {
+        sweep_temporaries(dir);
+    }
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
         ParquetWriter::new(&mut file)
@@ -438,6 +443,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
     }
     let tmp = tmp_path(path);
+    if let Some(dir) = path.parent() {
+        sweep_temporaries(dir);
+    }
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
         file.write_all(bytes).at(&tmp)?;
@@ -448,6 +456,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// How to get a table back when one of its files is unreadable.
+fn rebuild_hint(table: &TableDef) -> String {
+    match table.kind {
+        TableKind::Derived => format!(
+            "`{}` is derived: delete that file and run `flowmeter analyze` to rebuild it",
+            table.name
+        ),
+        TableKind::Base => format!(
+            "`{}` is a base table, read from the sources: restore that file from a backup, \
+             or ingest the sources again into a new data directory (--data NEW_DIR)",
+            table.name
+        ),
+    }
+}
+
+/// Removes what a killed writer left in `dir`: temporary files (`.NAME.tmp-PID`)
+/// that were never renamed into place. Only a writer calls this, under the
+/// store's lock, so no temporary file here belongs to a live write; readers
+/// never look at them. Best effort: a file that cannot be removed stays
+/// ignored.
+fn sweep_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".parquet.tmp-") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
@@ -720,6 +761,15 @@ mod tests {
         let df = store.read(&REFS).unwrap();
         assert_eq!(df.height(), 1);
         assert_eq!(df.column("sha").unwrap().str().unwrap().get(0), Some("new"));
+        // The next write clears both: the superseded snapshot and the
+        // temporary file nobody renamed.
+        w.replace(&REFS, Some("r"), refs_frame(&["main"], &["newer"]))
+            .unwrap();
+        let left: Vec<String> = fs::read_dir(&pdir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["part-00000003.parquet"]);
     }
 
     #[test]

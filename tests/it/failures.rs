@@ -74,6 +74,39 @@ fn corrupt_parquet_file() {
     assert_eq!(snapshot_dir(&data), before);
     let err = fails(&data, &["sql", "select count(*) from commits"]);
     assert!(err.contains("not a readable Parquet file"), "{err}");
+    assert!(err.contains("`commits` is a base table"), "{err}");
+    assert!(err.contains("--data NEW_DIR"), "{err}");
+}
+
+/// A corrupt file of a derived table says how to rebuild it, and following
+/// the hint brings the same numbers back.
+#[test]
+fn corrupt_derived_table_says_how_to_rebuild_it() {
+    let (fx, data) = seeded_store();
+    fx.commit("2024-03-02T00:00:00Z", &ALICE, "two", &[("a", b"2\n")]);
+    ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
+    ok(&data, &["analyze"]);
+    let sql = "select count(*) as n from deployment_stats";
+    let want = query(&data, sql);
+    let part = std::fs::read_dir(data.join("deployment_stats"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .expect("deployment_stats has a file");
+    std::fs::write(&part, b"PAR1 not parquet").unwrap();
+    let err = fails(&data, &["metrics"]);
+    assert!(
+        err.contains(part.file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(
+        err.contains("`deployment_stats` is derived: delete that file and run `flowmeter analyze`"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    std::fs::remove_file(&part).unwrap();
+    ok(&data, &["analyze"]);
+    assert_eq!(query(&data, sql), want);
 }
 
 #[test]
