@@ -1242,3 +1242,49 @@ fn readme_lines_are_parsed_as_a_shell_would() {
         );
     }
 }
+
+/// Every test that docs/guarantees.md names as a proof exists, so that the
+/// page cannot promise on the strength of a test that was renamed or removed.
+#[test]
+fn every_test_the_guarantees_page_names_exists() {
+    let page = include_str!("../../docs/guarantees.md");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = String::new();
+    let mut dirs = vec![
+        root.join("tests"),
+        root.join("store/src"),
+        root.join("reports/src"),
+    ];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                sources.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let names: Vec<&str> = page
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|code| code.split("::").last())
+        .filter(|w| {
+            w.matches('_').count() >= 3 && w.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        })
+        .collect();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        assert!(
+            sources.contains(&format!("fn {name}(")),
+            "docs/guarantees.md names `{name}`, which is no test"
+        );
+    }
+    for script in [".ci/disk-check.sh", ".ci/browser-check.sh"] {
+        assert!(
+            page.contains(script) && root.join(script).exists(),
+            "{script}"
+        );
+    }
+}

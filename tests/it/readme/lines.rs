@@ -35,6 +35,10 @@ pub const PAGES: &[(&str, &str)] = &[
         "docs/notebooks.md",
         include_str!("../../../docs/notebooks.md"),
     ),
+    (
+        "docs/guarantees.md",
+        include_str!("../../../docs/guarantees.md"),
+    ),
 ];
 
 /// One shell line of a page.
