@@ -3,6 +3,7 @@
 
 mod common;
 mod consistency;
+mod crash;
 mod demo;
 mod deploy_rules;
 mod dora;

@@ -1,0 +1,213 @@
+//! Crash safety, measured: `ingest git` and `analyze` killed with SIGKILL at
+//! seeded random moments, then run again to completion, leave a store equal
+//! to the store of an uninterrupted run: the same rows, no duplicates, no
+//! temporary files.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// COMMITS commits on `main` (a merge from `feature` every 50), a tag every
+/// 500, pinned dates, a handful of files so that diff stats are computed.
+const COMMITS: usize = 8_000;
+
+fn fixture(dir: &Path) -> std::path::PathBuf {
+    let repo = dir.join("big");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    std::fs::create_dir(&repo).unwrap();
+    git(&["init", "-q", "-b", "main"]);
+    let mut s = String::new();
+    let who = |i: usize, t: i64| format!("A{} <a{}@example.com> {t} +0000\n", i % 7, i % 7);
+    for i in 1..=COMMITS {
+        let t = 1_700_000_000 + i as i64 * 900;
+        let on_feature = i % 50 == 25;
+        let branch = if on_feature { "feature" } else { "main" };
+        s.push_str(&format!("commit refs/heads/{branch}\nmark :{i}\n"));
+        s.push_str(&format!("author {}committer {}", who(i, t), who(i, t)));
+        let msg = format!("change {i}");
+        s.push_str(&format!("data {}\n{msg}\n", msg.len()));
+        if i > 1 {
+            // A feature commit starts from main's previous commit; the next
+            // main commit merges it.
+            s.push_str(&format!("from :{}\n", i - 1));
+            if i % 50 == 26 {
+                s.push_str(&format!("merge :{}\n", i - 1));
+            }
+        }
+        let body = format!("{i}\n{}\n", "x".repeat(i % 40));
+        s.push_str(&format!(
+            "M 644 inline f{}\ndata {}\n{body}\n",
+            i % 13,
+            body.len()
+        ));
+        if i % 500 == 0 {
+            s.push_str(&format!("reset refs/tags/v{}\nfrom :{i}\n\n", i / 500));
+        }
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(&repo)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    repo
+}
+
+/// What an uninterrupted run and a killed-then-rerun one must agree on:
+/// every row of every table `ingest git` and `analyze` write, without the
+/// columns that say when a run happened, as sorted text rows (the files may
+/// split the rows differently).
+fn tables(data: &Path) -> Vec<(&'static str, Vec<String>)> {
+    use flowmeter_store::*;
+    let store = Store::open(data).unwrap();
+    let mut out = vec![];
+    for t in [
+        &COMMITS,
+        &REFS,
+        &REF_HISTORY,
+        &REPOS,
+        &DEPLOYMENT_COMMITS,
+        &CHANGES,
+        &DEPLOYMENT_STATS,
+        &ENV_ARRIVALS,
+    ] {
+        let df = store.read(t).unwrap();
+        let cols: Vec<_> = df
+            .columns()
+            .iter()
+            .filter(|c| !matches!(c.name().as_str(), "observed_at" | "ingested_at"))
+            .collect();
+        let mut rows: Vec<String> = (0..df.height())
+            .map(|i| {
+                cols.iter()
+                    .map(|c| c.get(i).unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        rows.sort();
+        out.push((t.name, rows));
+    }
+    out
+}
+
+fn temporaries(data: &Path) -> Vec<std::path::PathBuf> {
+    snapshot_dir(data)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
+        .collect()
+}
+
+/// A small seeded generator: the kill moments are the same on every run.
+struct Moments(u64);
+impl Moments {
+    fn next(&mut self, max: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        max.mul_f64((self.0 % 10_000) as f64 / 10_000.0)
+    }
+}
+
+/// Starts flowmeter, kills it with SIGKILL after `after`; true if the kill
+/// came before it finished.
+fn kill_after(data: &Path, args: &[&str], after: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowmeter"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .arg("--quiet")
+        .env_remove("FLOWMETER_DATA")
+        .env_remove("FLOWMETER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL
+    child.wait().unwrap();
+    killed
+}
+
+#[test]
+fn ingest_and_analyze_killed_at_random_moments_leave_the_uninterrupted_store() {
+    let all = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = fixture(dir.path());
+    let repo = repo.to_str().unwrap();
+    let reference = dir.path().join("reference");
+    let started = Instant::now();
+    ok(&reference, &["ingest", "git", repo]);
+    let ingest_time = started.elapsed();
+    let started = Instant::now();
+    ok(&reference, &["analyze"]);
+    let analyze_time = started.elapsed();
+    let want = tables(&reference);
+    assert_eq!(want[0].1.len(), COMMITS);
+    let rows =
+        |t: &[(&str, Vec<String>)], name: &str| t.iter().find(|x| x.0 == name).unwrap().1.len();
+    assert!(rows(&want, "deployment_stats") > 100 && rows(&want, "changes") >= COMMITS);
+
+    let mut moments = Moments(0x5eed_f10e_u64);
+    let (mut killed_ingest, mut killed_analyze) = (0, 0);
+    for k in 0..20 {
+        let data = dir.path().join(format!("killed-{k}"));
+        // Even runs kill the first ingest into an empty store; odd runs kill
+        // `analyze` on a full one. Either way the command is then run again
+        // to completion.
+        if k % 2 == 1 {
+            ok(&data, &["ingest", "git", repo]);
+            let killed = kill_after(&data, &["analyze"], moments.next(analyze_time));
+            killed_analyze += killed as usize;
+            ok(&data, &["analyze"]);
+        } else {
+            let killed = kill_after(&data, &["ingest", "git", repo], moments.next(ingest_time));
+            killed_ingest += killed as usize;
+            ok(&data, &["ingest", "git", repo]);
+            ok(&data, &["analyze"]);
+        }
+        for ((name, got), (_, want)) in tables(&data).iter().zip(&want) {
+            assert!(
+                got == want,
+                "kill {k}: `{name}` differs ({} rows, want {})",
+                got.len(),
+                want.len()
+            );
+        }
+        assert_eq!(
+            temporaries(&data),
+            Vec::<std::path::PathBuf>::new(),
+            "kill {k}"
+        );
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    eprintln!(
+        "crash: ingest {ingest_time:?}, analyze {analyze_time:?}; kills landed: ingest {killed_ingest}, analyze {killed_analyze}; {:?} in all",
+        all.elapsed()
+    );
+    // Most kills must land while the process runs, or this proves little.
+    assert!(
+        killed_ingest >= 5,
+        "only {killed_ingest} of 10 ingest kills landed"
+    );
+    assert!(
+        killed_analyze >= 5,
+        "only {killed_analyze} of 10 analyze kills landed"
+    );
+}
