@@ -102,18 +102,18 @@ impl Fixture {
 
     /// Commits the staged tree with raw identity bytes (git itself would
     /// re-encode a non-UTF-8 name as Latin-1), moving the current branch.
-    pub fn commit_raw(&self, epoch: i64, author_line: &[u8], msg: &str) -> String {
+    pub fn commit_raw(&self, epoch: i64, author_line: &[u8], msg: &[u8]) -> String {
         use std::io::Write;
         let tree = self.git(&["write-tree"]);
         let parent = self.head();
         let mut body = format!("tree {tree}\nparent {parent}\nauthor ").into_bytes();
         body.extend_from_slice(author_line);
         body.extend_from_slice(
-            format!(
-                " {epoch} +0000\ncommitter Committer <ci@example.com> {epoch} +0000\n\n{msg}\n"
-            )
-            .as_bytes(),
+            format!(" {epoch} +0000\ncommitter Committer <ci@example.com> {epoch} +0000\n\n")
+                .as_bytes(),
         );
+        body.extend_from_slice(msg);
+        body.push(b'\n');
         let mut child = Command::new("git")
             .args(["hash-object", "-t", "commit", "-w", "--stdin"])
             .current_dir(&self.path)

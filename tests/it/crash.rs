@@ -211,3 +211,40 @@ fn ingest_and_analyze_killed_at_random_moments_leave_the_uninterrupted_store() {
         "only {killed_analyze} of 10 analyze kills landed"
     );
 }
+
+/// The moment CI's kill found: a run that dies after writing the commits and
+/// the ref history but before the refs (which the next run compares with).
+/// Simulated exactly by removing the refs partition: the rerun redoes the
+/// run, writes the refs, and appends no history row twice.
+#[test]
+fn a_run_killed_before_its_refs_are_written_is_redone_without_duplicate_history() {
+    let fx = Fixture::new();
+    fx.commit("2024-03-01T00:00:00Z", &ALICE, "one", &[("a", b"1\n")]);
+    fx.git(&["tag", "v1"]);
+    fx.commit("2024-03-02T00:00:00Z", &ALICE, "two", &[("a", b"2\n")]);
+    let data = fx.dir.path().join("store");
+    let repo = fx.path.to_str().unwrap();
+    ok(&data, &["ingest", "git", repo]);
+    let hist = "select name, kind, sha, forced from ref_history order by kind, name, sha";
+    let want_hist = query(&data, hist);
+    assert_eq!(want_hist.len(), 2);
+    let want_refs = query(
+        &data,
+        "select name, kind, sha from refs order by kind, name",
+    );
+    std::fs::remove_dir_all(data.join("refs")).unwrap();
+    let out = ok(&data, &["ingest", "git", repo]);
+    let _ = out;
+    assert_eq!(query(&data, hist), want_hist, "history appended twice");
+    assert_eq!(
+        query(
+            &data,
+            "select name, kind, sha from refs order by kind, name"
+        ),
+        want_refs
+    );
+    // A real change after that is still recorded.
+    fx.commit("2024-03-03T00:00:00Z", &ALICE, "three", &[("a", b"3\n")]);
+    ok(&data, &["ingest", "git", repo]);
+    assert_eq!(query(&data, hist).len(), 3);
+}

@@ -286,28 +286,9 @@ fn commit_dates_in_1970_and_2100_are_kept_exactly() {
 /// each bad byte as U+FFFD, and nothing else is lost.
 #[test]
 fn a_message_that_is_not_utf8_is_read_lossily() {
-    use std::io::Write;
     let fx = Fixture::new();
-    let parent = fx.commit("2024-03-01T00:00:00Z", &ALICE, "one", &[("a", b"1\n")]);
-    let tree = fx.git(&["write-tree"]);
-    let mut body = format!(
-        "tree {tree}\nparent {parent}\nauthor A <a@example.com> 1709251200 +0000\ncommitter A <a@example.com> 1709251200 +0000\n\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(b"fix caf\xe9 \xff bytes\n");
-    let mut child = std::process::Command::new("git")
-        .args(["hash-object", "-t", "commit", "-w", "--stdin"])
-        .current_dir(&fx.path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&body).unwrap();
-    let sha = String::from_utf8(child.wait_with_output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string();
-    fx.git(&["update-ref", "refs/heads/main", &sha]);
+    fx.commit("2024-03-01T00:00:00Z", &ALICE, "one", &[("a", b"1\n")]);
+    let sha = fx.commit_raw(1709251200, b"A <a@example.com>", b"fix caf\xe9 \xff bytes");
     let data = fx.dir.path().join("store");
     ok(&data, &["ingest", "git", fx.path.to_str().unwrap()]);
     assert_eq!(

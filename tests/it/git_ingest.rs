@@ -131,7 +131,7 @@ pub fn build() -> History {
     fx.git(&["add", "-A"]);
     sha.insert(
         "c8",
-        fx.commit_raw(1705399200, b"Jos\xe9 <jose@example.com>", "latin-1 author"),
+        fx.commit_raw(1705399200, b"Jos\xe9 <jose@example.com>", b"latin-1 author"),
     );
     fx.git(&["checkout", "-q", "-b", "release", "v1.0"]);
     let c6 = sha["c6"].clone();

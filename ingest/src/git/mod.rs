@@ -752,9 +752,12 @@ pub fn ingest_git(
     report.commits_unreachable = old_unreachable_now;
     report.commits_total = known.len() + report.commits_new;
 
-    // Refs: the current set replaces the old; history gets one row per change.
+    // Refs: history gets one row per change, then the repo row, and the
+    // current set replaces the old one last: `refs` is what the next run
+    // compares with, so a run killed before it is redone whole. History
+    // rows the killed run already appended are not appended twice.
     let now = chrono::Utc::now().timestamp_micros();
-    guard.replace(&REFS, Some(name), refs_frame(name, &refs, now)?)?;
+    let recorded = last_recorded_refs(&store.read_repo(&REF_HISTORY, name)?)?;
     let mut hist = vec![];
     for r in &refs {
         let key = (r.kind.to_string(), r.name.clone());
@@ -780,6 +783,7 @@ pub fn ingest_git(
             hist.push((rname.clone(), kind, None, true));
         }
     }
+    hist.retain(|h| recorded.get(&(h.1.to_string(), h.0.clone())) != Some(&h.2));
     hist.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
     let n = hist.len();
     let hist_df = df!(
@@ -819,8 +823,40 @@ pub fn ingest_git(
         time_cols(repos_df, &["ingested_at"])?,
         &["repo", "source"],
     )?;
+    guard.replace(&REFS, Some(name), refs_frame(name, &refs, now)?)?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The newest `ref_history` row of each (kind, name): the sha it recorded,
+/// or `None` for a deletion.
+fn last_recorded_refs(hist: &DataFrame) -> Result<HashMap<(String, String), Option<String>>> {
+    let col = |n: &str| {
+        hist.column(n)
+            .map_err(polars_err("reading ref_history"))
+            .and_then(|c| c.str().map_err(polars_err("reading ref_history")).cloned())
+    };
+    let (kind, rname, sha) = (col("kind")?, col("name")?, col("sha")?);
+    let at = hist
+        .column("observed_at")
+        .map_err(polars_err("reading ref_history"))?
+        .cast(&DataType::Int64)
+        .map_err(polars_err("reading ref_history"))?;
+    let at = at.i64().map_err(polars_err("reading ref_history"))?;
+    let mut last: HashMap<(String, String), (i64, Option<String>)> = HashMap::new();
+    for i in 0..hist.height() {
+        let (Some(k), Some(n)) = (kind.get(i), rname.get(i)) else {
+            continue;
+        };
+        let t = at.get(i).unwrap_or(i64::MIN);
+        let e = last
+            .entry((k.to_owned(), n.to_owned()))
+            .or_insert((i64::MIN, None));
+        if t >= e.0 {
+            *e = (t, sha.get(i).map(str::to_owned));
+        }
+    }
+    Ok(last.into_iter().map(|(k, (_, v))| (k, v)).collect())
 }
 
 fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
