@@ -443,9 +443,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
     }
     let tmp = tmp_path(path);
-    if let Some(dir) = path.parent() {
-        sweep_temporaries(dir);
-    }
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
         file.write_all(bytes).at(&tmp)?;

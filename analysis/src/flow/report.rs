@@ -192,7 +192,7 @@ pub(crate) fn summarize(flow: Flow, legs: &[Leg], opts: &FlowOptions) -> FlowRep
     let mut seg = vec![0i64; n];
     let mut total = 0i64;
     let mut count = 0i64;
-    let mut ats = Vec::with_capacity(n);
+    let (mut ats, mut parts) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for rows in legs.chunk_by(|a, b| a.change == b.change) {
         if rows.len() != n || rows[0].is_merge || n == 0 {
             continue;
@@ -205,14 +205,16 @@ pub(crate) fn summarize(flow: Flow, legs: &[Leg], opts: &FlowOptions) -> FlowRep
         if ats.len() != n || !opts.keep(ats[n - 1]) {
             continue;
         }
-        let part = |k: usize| (ats[k] - if k == 0 { start } else { ats[k - 1] }) / 1_000_000;
-        if (0..n).any(|k| part(k) < 0) {
+        parts.clear();
+        parts
+            .extend((0..n).map(|k| (ats[k] - if k == 0 { start } else { ats[k - 1] }) / 1_000_000));
+        if parts.iter().any(|p| *p < 0) {
             continue;
         }
-        for (k, s) in seg.iter_mut().enumerate() {
-            *s += part(k);
-            total += part(k);
+        for (s, p) in seg.iter_mut().zip(&parts) {
+            *s += p;
         }
+        total += parts.iter().sum::<i64>();
         count += 1;
     }
     let shares = (0..n)
