@@ -64,9 +64,9 @@ exec </dev/null
 
 t() { # label, command...: seconds of wall time
   local label=$1; shift
-  local s=$SECONDS start end
+  local start end
   start=$(date +%s.%N)
-  "$@" >"$work/$label.log" 2>&1 || { tail -40 "$work/$label.log"; echo "$label failed" >&2; exit 1; }
+  "$@" >"$work/$label.log" 2>&1 || { tail -40 "$work/$label.log" >&2; echo "$label failed" >&2; exit 1; }
   end=$(date +%s.%N)
   printf '%.0f' "$(echo "$end - $start" | bc -l)"
 }

@@ -233,8 +233,7 @@ fn a_run_killed_before_its_refs_are_written_is_redone_without_duplicate_history(
         "select name, kind, sha from refs order by kind, name",
     );
     std::fs::remove_dir_all(data.join("refs")).unwrap();
-    let out = ok(&data, &["ingest", "git", repo]);
-    let _ = out;
+    ok(&data, &["ingest", "git", repo]);
     assert_eq!(query(&data, hist), want_hist, "history appended twice");
     assert_eq!(
         query(
