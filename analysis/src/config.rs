@@ -17,6 +17,10 @@ pub struct Config {
     pub environments: Vec<Environment>,
     pub failure: Failure,
     pub lead_time_start: LeadTimeStart,
+    /// How rollback and revert deployments are told automated from manual.
+    pub rollback: Rollback,
+    /// How incidents are weighed as defects.
+    pub defects: Defects,
     /// The DORA report year whose tier thresholds are used.
     pub tiers: u16,
     /// Where the config came from (`None`: the built-in default).
@@ -72,6 +76,36 @@ pub struct Failure {
     pub hotfix_message: Option<regex::Regex>,
     pub hotfix_label: Option<String>,
     pub signals: Signals,
+}
+
+/// `[rollback]`: which rollback and revert deployments were automated.
+#[derive(Debug, Clone, Default)]
+pub struct Rollback {
+    /// Matched against the deployment's actor and, for a revert, the revert
+    /// commit's committer (`name <email>`): a match is automated.
+    pub automated_actors: Vec<Pattern>,
+    /// A rollback or revert deployment at most this long (seconds) after the
+    /// failure was detected is automated: no person reacts that fast.
+    pub automated_within_s: Option<i64>,
+}
+
+/// `[defects]`: incidents as defects.
+#[derive(Debug, Clone, Default)]
+pub struct Defects {
+    /// Weight per severity (keys lower-cased). Empty: every incident weighs 1
+    /// and no weighted rate is reported.
+    pub severity_weights: std::collections::BTreeMap<String, f64>,
+}
+
+impl Defects {
+    /// The weight of an incident of `severity`: its configured weight, 1 when
+    /// its severity is not listed or missing.
+    pub fn weight(&self, severity: Option<&str>) -> f64 {
+        severity
+            .and_then(|s| self.severity_weights.get(&s.trim().to_ascii_lowercase()))
+            .copied()
+            .unwrap_or(1.0)
+    }
 }
 
 /// Each failure signal can be switched off.
@@ -154,6 +188,8 @@ struct RawConfig {
     #[serde(default)]
     environment: Vec<RawEnv>,
     failure: Option<RawFailure>,
+    rollback: Option<RawRollback>,
+    defects: Option<RawDefects>,
     lead_time_start: Option<Spanned<String>>,
     tiers: Option<Spanned<i64>>,
     /// Owned by the teams feature; accepted here so the file stays one file.
@@ -183,6 +219,21 @@ struct RawFailure {
     hotfix: Option<RawHotfix>,
     #[serde(default)]
     signals: Signals,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRollback {
+    #[serde(default)]
+    automated_actors: Vec<Spanned<String>>,
+    automated_within: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefects {
+    #[serde(default)]
+    severity_weights: std::collections::BTreeMap<String, Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -371,6 +422,56 @@ impl Config {
                 failure.hotfix_label = h.label.as_ref().map(|l| l.get_ref().clone());
             }
         }
+        let mut rollback = Rollback::default();
+        if let Some(r) = &raw.rollback {
+            for a in &r.automated_actors {
+                if a.get_ref().contains("[bot]")
+                    && !a.get_ref().starts_with("re:")
+                    && !a.get_ref().starts_with('^')
+                {
+                    return Err(err(
+                        a.span(),
+                        "rollback.automated_actors",
+                        format!(
+                            "in the glob `{}`, `[bot]` is a character class (one of b, o, t), not GitHub's app suffix; escape it: '{}'",
+                            a.get_ref(),
+                            a.get_ref().replace("[bot]", "\\[bot\\]")
+                        ),
+                    ));
+                }
+                rollback
+                    .automated_actors
+                    .push(pattern(a, "rollback.automated_actors")?);
+            }
+            if let Some(v) = &r.automated_within {
+                rollback.automated_within_s = Some(parse_duration(v.get_ref()).ok_or_else(|| {
+                    err(
+                        v.span(),
+                        "rollback.automated_within",
+                        format!(
+                            "bad duration `{}`: use a number and a unit (s, m, h, d, w), like \"15m\"",
+                            v.get_ref()
+                        ),
+                    )
+                })?);
+            }
+        }
+        let mut defects = Defects::default();
+        if let Some(d) = &raw.defects {
+            for (k, v) in &d.severity_weights {
+                let w = *v.get_ref();
+                if !w.is_finite() || w < 0.0 {
+                    return Err(err(
+                        v.span(),
+                        &format!("defects.severity_weights.{k}"),
+                        format!("weight {w} is not a finite number >= 0"),
+                    ));
+                }
+                defects
+                    .severity_weights
+                    .insert(k.trim().to_ascii_lowercase(), w);
+            }
+        }
         let lead_time_start = match &raw.lead_time_start {
             None => LeadTimeStart::Authored,
             Some(v) => match v.get_ref().as_str() {
@@ -406,6 +507,8 @@ impl Config {
             environments,
             failure,
             lead_time_start,
+            rollback,
+            defects,
             tiers,
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -429,6 +532,8 @@ impl Config {
             }],
             failure: Failure::default(),
             lead_time_start: LeadTimeStart::Authored,
+            rollback: Rollback::default(),
+            defects: Defects::default(),
             tiers: DEFAULT_TIERS,
             path: None,
             text: String::new(),
@@ -554,6 +659,64 @@ rollback = false
             .to_string();
         assert!(
             e.starts_with("f.toml:3: `tiers`: no tier table for 2019"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rollback_and_defect_rules() {
+        let base = "[[environment]]\nname = \"production\"\nbranch = \"main\"\n";
+        let text = format!(
+            "{base}[rollback]\nautomated_actors = ['*\\[bot\\]', \"re:^deploy-\"]\nautomated_within = \"10m\"\n\
+             [defects]\nseverity_weights = {{ SEV1 = 5, sev2 = 2.5 }}\n"
+        );
+        let c = Config::parse(&text, Path::new("f.toml")).unwrap();
+        let a = &c.rollback.automated_actors;
+        assert!(a[0].is_match("rollback[bot]") && !a[0].is_match("robot"));
+        assert!(a[1].is_match("deploy-robot"));
+        assert_eq!(c.rollback.automated_within_s, Some(600));
+        assert_eq!(
+            c.defects.weight(Some("sev1")),
+            5.0,
+            "keys are case-insensitive"
+        );
+        assert_eq!(c.defects.weight(Some(" Sev2 ")), 2.5);
+        assert_eq!(c.defects.weight(Some("sev9")), 1.0);
+        assert_eq!(c.defects.weight(None), 1.0);
+        let none = Config::parse(base, Path::new("f.toml")).unwrap();
+        assert!(
+            none.rollback.automated_actors.is_empty() && none.defects.severity_weights.is_empty()
+        );
+
+        let e = Config::parse(
+            &format!("{base}[rollback]\nautomated_actors = [\"*[bot]\"]\n"),
+            Path::new("f.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f.toml:5: `rollback.automated_actors`:"),
+            "{e}"
+        );
+        assert!(e.contains("escape it: '*\\[bot\\]'"), "{e}");
+        let e = Config::parse(
+            &format!("{base}[rollback]\nautomated_within = \"soon\"\n"),
+            Path::new("f.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("f.toml:5: `rollback.automated_within`: bad duration"),
+            "{e}"
+        );
+        let e = Config::parse(
+            &format!("{base}[defects]\nseverity_weights = {{ sev1 = -1 }}\n"),
+            Path::new("f.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`defects.severity_weights.sev1`: weight -1"),
             "{e}"
         );
     }

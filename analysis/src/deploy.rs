@@ -48,6 +48,12 @@ pub struct Deploy {
     pub note: Option<String>,
     /// A branch tip made elsewhere: the branch's state now, not a recorded move.
     pub ff_tip: bool,
+    /// Who or what started it, when the source says (deploy log, GitHub creator).
+    pub actor: Option<String>,
+    /// `automated` or `manual`, when the source says.
+    pub trigger: Option<String>,
+    /// Whether the tests passed on what it shipped, when the source says.
+    pub tests_passed: Option<bool>,
 }
 
 impl Deploy {
@@ -299,7 +305,8 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                             ref_: Option<String>,
                             seeds: Vec<(u32, i64)>,
                             note: Option<String>,
-                            ff_tip: bool| {
+                            ff_tip: bool,
+                            meta: Option<&crate::inputs::DeployRow>| {
                 let commit = graph.and_then(|g| g.resolve(&sha));
                 let sha = match (commit, graph) {
                     (Some(c), Some(g)) => g.shas[c as usize].clone(),
@@ -321,6 +328,9 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                     baseline_seeds: seeds,
                     note,
                     ff_tip,
+                    actor: meta.and_then(|m| m.actor.clone()),
+                    trigger: meta.and_then(|m| m.trigger.clone()),
+                    tests_passed: meta.and_then(|m| m.tests_passed),
                 });
             };
             if let (Some(g), Some(owned)) = (graph, owned.as_mut()) {
@@ -360,6 +370,7 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                                         d.seeds,
                                         d.note,
                                         d.ff_tip,
+                                        None,
                                     );
                                 }
                                 if !own {
@@ -397,6 +408,7 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                                     vec![],
                                     None,
                                     false,
+                                    None,
                                 );
                             }
                         }
@@ -437,6 +449,7 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                         vec![],
                         None,
                         false,
+                        Some(d),
                     );
                 }
             }
@@ -454,6 +467,7 @@ pub fn resolve_deployments(config: &Config, inp: &Inputs) -> Resolved {
                             vec![],
                             None,
                             false,
+                            None,
                         );
                     }
                 }
@@ -690,6 +704,9 @@ mod tests {
             status: "success".into(),
             source: "github_deployment".into(),
             ref_: None,
+            actor: None,
+            trigger: None,
+            tests_passed: None,
         });
         let cfg = Config::parse(
             "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\n",

@@ -8,6 +8,7 @@ use flowmeter_store::{
 
 use crate::error::{Error, Result};
 use crate::frame::Cols;
+use crate::safety::{safety_rows, SafetyRow};
 
 /// One shipped commit.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,6 +51,10 @@ pub struct DeploymentExplain {
     pub failure_reasons: Vec<String>,
     pub recovered_at: Option<i64>,
     pub recovery_s: Option<i64>,
+    /// The safety-net evidence: detection, restoration, remedy, trigger, defects, tests.
+    pub evidence: SafetyRow,
+    /// Why its trigger (a rollback or revert deployment) is automated or manual.
+    pub trigger_reason: Option<String>,
     pub shipped: Vec<ShippedCommit>,
 }
 
@@ -156,6 +161,8 @@ pub fn explain_deployment(store: &Store, id: &str) -> Result<Vec<DeploymentExpla
     .collect::<Result<_>>()?;
     let reasons = c.str_list("failure_reasons")?;
     let note = c.str("note")?;
+    let evidence = safety_rows(&df)?;
+    let trigger_reason = c.str("trigger_reason")?;
 
     let dc = store.read(&DEPLOYMENT_COMMITS)?;
     let dcc = Cols::new(&dc, "deployment_commits");
@@ -250,6 +257,8 @@ pub fn explain_deployment(store: &Store, id: &str) -> Result<Vec<DeploymentExpla
             is_roll_forward: bools[5][i].unwrap_or(false),
             note: note[i].clone(),
             failure_reasons: reasons[i].clone(),
+            evidence: evidence[i].clone(),
+            trigger_reason: trigger_reason[i].clone(),
             shipped,
         });
     }

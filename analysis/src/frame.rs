@@ -46,6 +46,17 @@ impl<'a> Cols<'a> {
         Ok(ca.iter().collect())
     }
 
+    pub fn float(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let c = self
+            .col(name)?
+            .cast(&DataType::Float64)
+            .map_err(polars_err(format!("reading `{}.{name}`", self.table)))?;
+        let ca = c
+            .f64()
+            .map_err(polars_err(format!("reading `{}.{name}`", self.table)))?;
+        Ok(ca.iter().collect())
+    }
+
     pub fn bool(&self, name: &str) -> Result<Vec<Option<bool>>> {
         let c = self.col(name)?;
         let ca = c

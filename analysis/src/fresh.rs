@@ -41,7 +41,7 @@ fn walk(dir: &Path, out: &mut Vec<(String, u64, i128)>) {
 }
 
 /// A fingerprint of every base table file (name, size, mtime), the config
-/// text, this version of flowmeter and its stage list.
+/// text, this version of flowmeter, its stage list and its derived tables' columns.
 pub fn fingerprint(store: &Store, config: &Config) -> String {
     let mut files = vec![];
     for t in TABLES.iter().filter(|t| t.kind == TableKind::Base) {
@@ -59,6 +59,14 @@ pub fn fingerprint(store: &Store, config: &Config) -> String {
     fnv(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
     // A store analysed before a stage existed lacks its table: the stage list counts.
     fnv(&mut h, crate::pipeline::STAGES.join(",").as_bytes());
+    // ... and one analysed before a derived column existed lacks the column.
+    for t in TABLES.iter().filter(|t| t.kind == TableKind::Derived) {
+        let cols: Vec<&str> = t.column_names().collect();
+        fnv(
+            &mut h,
+            format!("{}:{}\n", t.name, cols.join(",")).as_bytes(),
+        );
+    }
     fnv(&mut h, config.text.as_bytes());
     let config_path = config
         .path

@@ -102,6 +102,12 @@ pub struct DeployRow {
     pub status: String,
     pub source: String,
     pub ref_: Option<String>,
+    /// Who or what started it (a deploy log's `actor`, a GitHub deployment's creator).
+    pub actor: Option<String>,
+    /// `automated` or `manual`, when the source says.
+    pub trigger: Option<String>,
+    /// Whether the tests passed on what it shipped, when the source says.
+    pub tests_passed: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +141,9 @@ pub struct Incident {
     pub resolved_at: Option<i64>,
     pub caused_by_sha: Option<String>,
     pub deployment_id: Option<String>,
+    pub severity: Option<String>,
+    /// The tool it came from (`file`, `github_issue`, ...).
+    pub source: Option<String>,
 }
 
 /// Everything the stages read, per repo where the table is per repo.
@@ -264,6 +273,7 @@ impl Inputs {
             c.str("source")?,
             c.str("ref")?,
         );
+        let (actor, trigger, tests) = (c.str("actor")?, c.str("trigger")?, c.bool("tests_passed")?);
         for i in 0..df.height() {
             let (Some(id), Some(env), Some(sha), Some(at)) = (&id[i], &env[i], &sha[i], at[i])
             else {
@@ -278,6 +288,9 @@ impl Inputs {
                 status: status[i].clone().unwrap_or_else(|| "unknown".into()),
                 source: source[i].clone().unwrap_or_else(|| "file".into()),
                 ref_: rf[i].clone(),
+                actor: actor[i].clone(),
+                trigger: trigger[i].clone(),
+                tests_passed: tests[i],
             });
         }
 
@@ -366,6 +379,7 @@ impl Inputs {
             c.str("caused_by_sha")?,
             c.str("deployment_id")?,
         );
+        let (severity, source) = (c.str("severity")?, c.str("source")?);
         for i in 0..df.height() {
             let (Some(id), Some(opened)) = (&id[i], opened[i]) else {
                 continue;
@@ -378,6 +392,8 @@ impl Inputs {
                 resolved_at: resolved[i],
                 caused_by_sha: caused[i].clone(),
                 deployment_id: dep[i].clone(),
+                severity: severity[i].clone(),
+                source: source[i].clone(),
             });
         }
         inp.incidents

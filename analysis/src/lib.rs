@@ -39,6 +39,7 @@ mod inputs;
 mod mapping;
 mod metrics;
 mod pipeline;
+pub mod safety;
 mod tiers;
 // Risk versus batch size, what-if cadences, before/after.
 mod compare;
@@ -69,6 +70,7 @@ pub use metrics::{
     LOW_CONFIDENCE_BELOW,
 };
 pub use pipeline::{analyze, fmt_span, AnalyzeReport, StageReport, STAGES};
+pub use safety::{safety_net, safety_rows, NetOptions, SafetyNet, SafetyRow};
 pub use tiers::{
     better, tier, tier_bands, tier_bounds, tier_limits, Better, Limit, Threshold, Tier, TierBand,
     TierLimit, THRESHOLDS, YEARS,

@@ -224,6 +224,9 @@ mod tests {
             baseline_seeds: vec![],
             note: None,
             ff_tip: false,
+            actor: None,
+            trigger: None,
+            tests_passed: None,
         }
     }
 

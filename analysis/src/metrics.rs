@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{polars_err, Error, Result};
 use crate::frame::Cols;
+use crate::safety::{safety_net, safety_rows, NetOptions, SafetyRow};
 use crate::stats::quantile;
 use crate::tiers;
 
@@ -96,6 +97,22 @@ pub struct PeriodMetrics {
     pub review_median_h: Option<f64>,
     pub waiting_median_h: Option<f64>,
     pub pr_anomalies: i64,
+    /// The safety net (see [`crate::safety`]): deployment → first failure
+    /// signal, and that signal → recovery, of failed deployments.
+    pub time_to_detect_median_h: Option<f64>,
+    pub time_to_detect_p90_h: Option<f64>,
+    pub time_to_restore_median_h: Option<f64>,
+    pub time_to_restore_p90_h: Option<f64>,
+    /// Rollback and revert deployments, and those of them that were automated.
+    pub rollbacks: i64,
+    pub automated_rollbacks: i64,
+    pub automated_rollback_share: Option<f64>,
+    /// Incidents linked to a deployment, per deployment.
+    pub incidents: i64,
+    pub defects_per_deployment: Option<f64>,
+    /// Deployments shipped with green tests, of all.
+    pub tests_green: i64,
+    pub tests_green_share: Option<f64>,
 }
 
 /// What the numbers mean and where they came from.
@@ -136,6 +153,11 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ("recovery", "median recovery_s of failed deployments: to the linked incident's resolved_at, else to the next deployment there that did not fail"),
     ("rework_rate", "hotfix, rollback and revert deployments / deployments"),
     ("batch", "per non-baseline deployment: non-merge commits, PRs, lines added + deleted; median and p90"),
+    ("time_to_detect", "of failed deployments: deployed_at -> the first failure signal at or after it (incident opened, failing status, revert authored, rollback or hotfix deployed); median and p90"),
+    ("time_to_restore", "of failed deployments: the first failure signal -> recovered_at; median and p90"),
+    ("automated_rollback_share", "rollback and revert deployments that were automated (the deploy log's trigger, an actor in [rollback] automated_actors, or within [rollback] automated_within of the detection) / all of them"),
+    ("defects_per_deployment", "incidents linked to a deployment by a failure signal / deployments"),
+    ("tests_green_share", "deployments whose tests passed on what they shipped / deployments (unknown counts as not green)"),
     ("pr_breakdown", "per PR first deployed in the period: coding = first commit -> opened, pickup = opened -> first review, review = first review -> merged, waiting = merged -> deployed"),
 ];
 
@@ -201,6 +223,7 @@ struct Bucket {
     waiting: Vec<f64>,
     prs: i64,
     pr_anomalies: i64,
+    safety: Vec<SafetyRow>,
 }
 
 impl Bucket {
@@ -227,6 +250,7 @@ impl Bucket {
         self.clock_skew += o.clock_skew;
         self.prs += o.prs;
         self.pr_anomalies += o.pr_anomalies;
+        self.safety.extend(o.safety.iter().cloned());
     }
 
     fn finish(&self, period: String, start: NaiveDate, days: i64, year: u16) -> PeriodMetrics {
@@ -251,7 +275,25 @@ impl Bucket {
         let lead_median = h(quantile(&self.lead, 0.5));
         let cfr = rate(self.failed);
         let recovery = h(quantile(&self.recovery, 0.5));
+        let net = safety_net(
+            &self.safety,
+            NetOptions {
+                weighted: false,
+                bootstrap: false,
+            },
+        );
         PeriodMetrics {
+            time_to_detect_median_h: net.time_to_detect.median_h,
+            time_to_detect_p90_h: net.time_to_detect.p90_h,
+            time_to_restore_median_h: net.time_to_restore.median_h,
+            time_to_restore_p90_h: net.time_to_restore.p90_h,
+            rollbacks: net.rollbacks.automated.n as i64,
+            automated_rollbacks: net.rollbacks.automated.k as i64,
+            automated_rollback_share: net.rollbacks.automated.value,
+            incidents: net.defects.incidents,
+            defects_per_deployment: net.defects.per_deployment,
+            tests_green: net.tests.green.k as i64,
+            tests_green_share: net.tests.green.value,
             period,
             start: start.to_string(),
             days,
@@ -378,12 +420,14 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
     );
     let (is_base, base_n) = (c.bool("is_baseline")?, c.int("baseline_commits")?);
     let status = c.str("status")?;
+    let safety = safety_rows(&df)?;
     for i in 0..df.height() {
         let Some(t) = keep(&repo[i], &env[i], at[i]) else {
             continue;
         };
         let b = get(&mut buckets, by, t);
         b.deployments += 1;
+        b.safety.push(safety[i].clone());
         // Frequency counts successful deployments (dora.dev, Four Keys); a
         // deployment whose own status failed still counts in the fail rate.
         if !matches!(status[i].as_deref(), Some("failure") | Some("error")) {
@@ -575,6 +619,17 @@ fn frame_of(rows: &[PeriodMetrics], with_prs: bool) -> Result<DataFrame> {
         "tier_lead_time" => t(|r| r.tier_lead_time.clone()),
         "tier_change_fail_rate" => t(|r| r.tier_change_fail_rate.clone()),
         "tier_recovery" => t(|r| r.tier_recovery.clone()),
+        "time_to_detect_median_h" => o(|r| r.time_to_detect_median_h),
+        "time_to_detect_p90_h" => o(|r| r.time_to_detect_p90_h),
+        "time_to_restore_median_h" => o(|r| r.time_to_restore_median_h),
+        "time_to_restore_p90_h" => o(|r| r.time_to_restore_p90_h),
+        "rollbacks" => i(|r| r.rollbacks),
+        "automated_rollbacks" => i(|r| r.automated_rollbacks),
+        "automated_rollback_share" => o(|r| r.automated_rollback_share),
+        "incidents" => i(|r| r.incidents),
+        "defects_per_deployment" => o(|r| r.defects_per_deployment),
+        "tests_green" => i(|r| r.tests_green),
+        "tests_green_share" => o(|r| r.tests_green_share),
     )
     .map_err(polars_err("building metrics"))?;
     if with_prs {

@@ -296,11 +296,56 @@ pub struct Stat {
     pub ships_revert: bool,
     /// Incidents linked by a signal, for recovery.
     pub incidents: Vec<usize>,
+    /// Each signal that fired, with when and by whom (parallel to `reasons`).
+    pub signals: Vec<Signal>,
+    /// The earliest signal at or after the deployment: when the failure was detected.
+    pub detected: Option<Signal>,
+    /// The rollback or revert deployment (index) that undid this failed one.
+    pub restored_by: Option<usize>,
+    /// A rollback or revert deployment: `automated` or `manual`, and why.
+    pub trigger: Option<(&'static str, String)>,
+    /// Linked incidents weighed by severity (`[defects]`).
+    pub defect_weight: f64,
+}
+
+/// One failure signal: what kind, when it fired, and who or what raised it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// `status`, `incident`, `revert`, `rollback` or `hotfix`.
+    pub kind: &'static str,
+    /// µs UTC.
+    pub at: i64,
+    /// Who or what: `deploy pipeline`, `incident tool (pagerduty)`, the
+    /// reverting person's name, the rollback's actor.
+    pub by: String,
 }
 
 impl Stat {
     pub fn failed(&self) -> bool {
         !self.reasons.is_empty()
+    }
+
+    fn fire(&mut self, reason: String, kind: &'static str, at: i64, by: String) {
+        self.reasons.push(reason);
+        self.signals.push(Signal { kind, at, by });
+    }
+}
+
+/// The name part of `name <email>` (emails stay out of reports).
+fn person(committer: &str) -> String {
+    let name = committer.split('<').next().unwrap_or("").trim();
+    if name.is_empty() {
+        "a person".into()
+    } else {
+        name.to_string()
+    }
+}
+
+/// Who ran a deployment, for a rollback or hotfix signal.
+fn deployer(d: &Deploy) -> String {
+    match &d.actor {
+        Some(a) => a.clone(),
+        None => format!("{} deployment", d.source.replace('_', " ")),
     }
 }
 
@@ -422,7 +467,11 @@ fn compute_stats(
     if sig.status {
         for (i, d) in deploys.iter().enumerate() {
             if d.status == "failure" || d.status == "error" {
-                stats[i].reasons.push(format!("status: {}", d.status));
+                let by = match &d.actor {
+                    Some(a) => format!("deploy pipeline ({a})"),
+                    None => "deploy pipeline".into(),
+                };
+                stats[i].fire(format!("status: {}", d.status), "status", d.at, by);
             }
         }
     }
@@ -432,15 +481,21 @@ fn compute_stats(
         .collect();
     for (k, inc) in inp.incidents.iter().enumerate() {
         let in_repo = |d: &Deploy| inc.repo.as_ref().is_none_or(|r| r == &d.repo);
+        let tool = match inc.source.as_deref() {
+            Some(s) if !s.is_empty() => format!("incident tool ({s})"),
+            _ => "incident tool".to_string(),
+        };
         let mut linked = false;
         if sig.incident {
             if let Some(id) = &inc.deployment_id {
                 for &i in by_id.get(id.as_str()).into_iter().flatten() {
                     if deploys[i].production && in_repo(&deploys[i]) {
-                        stats[i].reasons.push(format!(
-                            "incident {}: names this deployment",
-                            inc.incident_id
-                        ));
+                        stats[i].fire(
+                            format!("incident {}: names this deployment", inc.incident_id),
+                            "incident",
+                            inc.opened_at,
+                            tool.clone(),
+                        );
                         stats[i].incidents.push(k);
                         linked = true;
                     }
@@ -455,11 +510,16 @@ fn compute_stats(
                     for env in config.environments.iter().filter(|e| e.production) {
                         if let Some(&i) = shipped_by.get(&(repo.as_str(), env.name.as_str(), c)) {
                             if !stats[i].incidents.contains(&k) {
-                                stats[i].reasons.push(format!(
-                                    "incident {}: names shipped commit {}",
-                                    inc.incident_id,
-                                    short(&g.shas[c as usize])
-                                ));
+                                stats[i].fire(
+                                    format!(
+                                        "incident {}: names shipped commit {}",
+                                        inc.incident_id,
+                                        short(&g.shas[c as usize])
+                                    ),
+                                    "incident",
+                                    inc.opened_at,
+                                    tool.clone(),
+                                );
                                 stats[i].incidents.push(k);
                             }
                             linked = true;
@@ -481,18 +541,25 @@ fn compute_stats(
             if let Some(i) = latest {
                 let gap = (inc.opened_at - deploys[i].at) / 1_000_000;
                 if gap <= f.incident_window_s {
-                    stats[i].reasons.push(format!(
-                        "incident {}: opened {} after, within incident_window {}",
-                        inc.incident_id,
-                        fmt_span(gap),
-                        fmt_span(f.incident_window_s)
-                    ));
+                    stats[i].fire(
+                        format!(
+                            "incident {}: opened {} after, within incident_window {}",
+                            inc.incident_id,
+                            fmt_span(gap),
+                            fmt_span(f.incident_window_s)
+                        ),
+                        "incident",
+                        inc.opened_at,
+                        tool.clone(),
+                    );
                     stats[i].incidents.push(k);
                 }
             }
         }
     }
     // 4. Reverts of shipped commits within the window.
+    // (failed deployment, revert commit), for the remedy below.
+    let mut reverted_by: Vec<(usize, u32)> = vec![];
     if sig.revert {
         for (repo, g) in &inp.graphs {
             for (c, target) in g.reverts.iter().enumerate() {
@@ -503,13 +570,22 @@ fn compute_stats(
                     if let Some(&i) = shipped_by.get(&(repo.as_str(), env.name.as_str(), t)) {
                         let gap = (when - deploys[i].at) / 1_000_000;
                         if (0..=f.revert_window_s).contains(&gap) {
-                            stats[i].reasons.push(format!(
-                                "revert {} of {}: committed {} after, within revert_window {}",
-                                short(&g.shas[c]),
-                                short(&g.shas[t as usize]),
-                                fmt_span(gap),
-                                fmt_span(f.revert_window_s)
-                            ));
+                            // Detected when the person started the revert (authored),
+                            // at the latest when they committed it.
+                            let started = g.authored[c].unwrap_or(when).min(when);
+                            stats[i].fire(
+                                format!(
+                                    "revert {} of {}: committed {} after, within revert_window {}",
+                                    short(&g.shas[c]),
+                                    short(&g.shas[t as usize]),
+                                    fmt_span(gap),
+                                    fmt_span(f.revert_window_s)
+                                ),
+                                "revert",
+                                started,
+                                person(&g.committer[c]),
+                            );
+                            reverted_by.push((i, c as u32));
                         }
                     }
                 }
@@ -520,9 +596,12 @@ fn compute_stats(
     if sig.rollback {
         for (i, s) in shipped.iter().enumerate() {
             for &j in &s.rolled_back_by {
-                stats[i]
-                    .reasons
-                    .push(format!("rolled back by {}", deploys[j].id));
+                stats[i].fire(
+                    format!("rolled back by {}", deploys[j].id),
+                    "rollback",
+                    deploys[j].at,
+                    deployer(&deploys[j]),
+                );
             }
         }
     }
@@ -540,7 +619,8 @@ fn compute_stats(
                 }
                 if stats[j].is_hotfix {
                     let r = format!("hotfix {} followed", deploys[j].id);
-                    stats[i].reasons.push(r);
+                    let by = deployer(&deploys[j]);
+                    stats[i].fire(r, "hotfix", deploys[j].at, by);
                     break;
                 }
                 if !shipped[j].is_rollback && !shipped[j].commits.is_empty() {
@@ -549,6 +629,15 @@ fn compute_stats(
             }
         }
     }
+    safety_evidence(
+        config,
+        inp,
+        deploys,
+        shipped,
+        &shipped_by,
+        &reverted_by,
+        &mut stats,
+    );
     // Recovery: the linked incidents' resolution, else the next deployment that did not fail.
     for i in 0..deploys.len() {
         if !stats[i].failed() {
@@ -570,6 +659,156 @@ fn compute_stats(
         });
     }
     stats
+}
+
+/// The safety-net evidence per deployment, from the signals stage 4 found:
+/// when each failure was detected and by what, which rollback or revert
+/// deployment undid it, whether each rollback and revert deployment was
+/// automated, and the incidents it caused weighed as defects.
+fn safety_evidence(
+    config: &Config,
+    inp: &Inputs,
+    deploys: &[Deploy],
+    shipped: &[Shipped],
+    shipped_by: &HashMap<(&str, &str, u32), usize>,
+    reverted_by: &[(usize, u32)],
+    stats: &mut [Stat],
+) {
+    for (i, st) in stats.iter_mut().enumerate() {
+        // A signal before the deployment (an incident already open) did not
+        // detect this deployment's failure.
+        st.detected = st
+            .signals
+            .iter()
+            .filter(|s| s.at >= deploys[i].at)
+            .min_by_key(|s| s.at)
+            .cloned();
+        st.defect_weight = st
+            .incidents
+            .iter()
+            .map(|k| config.defects.weight(inp.incidents[*k].severity.as_deref()))
+            .fold(0.0, |a, w| a + w);
+    }
+    // Remedies: the rollbacks that undid a deployment, and the deployments
+    // that shipped a revert of one of its commits; the earliest one restored it.
+    let mut remedies: Vec<Vec<usize>> = vec![vec![]; deploys.len()];
+    for (i, s) in shipped.iter().enumerate() {
+        remedies[i].extend(s.rolled_back_by.iter().copied());
+    }
+    for &(i, c) in reverted_by {
+        let d = &deploys[i];
+        if let Some(&j) = shipped_by.get(&(d.repo.as_str(), d.env.as_str(), c)) {
+            remedies[i].push(j);
+        }
+    }
+    for i in 0..deploys.len() {
+        if !stats[i].failed() {
+            continue;
+        }
+        stats[i].restored_by = remedies[i]
+            .iter()
+            .copied()
+            .filter(|&j| j != i && deploys[j].at >= deploys[i].at)
+            .min_by_key(|&j| (deploys[j].at, j));
+    }
+    // Automated or manual, for every rollback and revert deployment.
+    let rules = &config.rollback;
+    let matching = |who: &str| {
+        let name = person(who);
+        rules
+            .automated_actors
+            .iter()
+            .find(|p| p.is_match(who) || p.is_match(&name))
+            .map(|p| p.as_str().to_string())
+    };
+    for j in 0..deploys.len() {
+        if !(shipped[j].is_rollback || stats[j].ships_revert) {
+            continue;
+        }
+        let d = &deploys[j];
+        let what = if shipped[j].is_rollback {
+            "rollback"
+        } else {
+            "revert deployment"
+        };
+        let revert_committers: Vec<&str> = inp
+            .graphs
+            .get(&d.repo)
+            .map(|g| {
+                shipped[j]
+                    .commits
+                    .iter()
+                    .filter(|&&c| g.reverts[c as usize].is_some())
+                    .map(|&c| g.committer[c as usize].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The failure it restored, detected how long before it.
+        let reaction = (0..deploys.len())
+            .filter(|&i| stats[i].restored_by == Some(j))
+            .filter_map(|i| {
+                stats[i]
+                    .detected
+                    .as_ref()
+                    .map(|s| (d.at - s.at) / 1_000_000)
+            })
+            .filter(|gap| *gap >= 0)
+            .min();
+        let trigger: (&'static str, String) = if let Some(t) = &d.trigger {
+            let class = if t == "automated" {
+                "automated"
+            } else {
+                "manual"
+            };
+            (class, format!("{what}: the deploy log's trigger says {t}"))
+        } else if let Some((a, p)) = d.actor.as_deref().and_then(|a| matching(a).map(|p| (a, p))) {
+            (
+                "automated",
+                format!("{what}: actor {a} matches rollback.automated_actors `{p}`"),
+            )
+        } else if let Some((c, p)) = revert_committers
+            .iter()
+            .find_map(|c| matching(c).map(|p| (person(c), p)))
+        {
+            (
+                "automated",
+                format!(
+                    "{what}: revert committed by {c}, who matches rollback.automated_actors `{p}`"
+                ),
+            )
+        } else if let (Some(gap), Some(within)) = (reaction, rules.automated_within_s) {
+            if gap <= within {
+                (
+                    "automated",
+                    format!(
+                        "{what}: {} after the failure was detected, within rollback.automated_within {}",
+                        fmt_span(gap),
+                        fmt_span(within)
+                    ),
+                )
+            } else {
+                (
+                    "manual",
+                    format!(
+                        "{what}: {} after the failure was detected, slower than rollback.automated_within {}",
+                        fmt_span(gap),
+                        fmt_span(within)
+                    ),
+                )
+            }
+        } else if rules.automated_actors.is_empty() && rules.automated_within_s.is_none() {
+            (
+                "manual",
+                format!("{what}: no trigger in the deploy log and no [rollback] rules in the config, so nothing shows it was automated"),
+            )
+        } else {
+            (
+                "manual",
+                format!("{what}: no trigger in the deploy log, and neither its actor nor rollback.automated_within marks it automated"),
+            )
+        };
+        stats[j].trigger = Some(trigger);
+    }
 }
 
 fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Result<DataFrame> {
@@ -624,6 +863,19 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
         "shipped_commits" => order.iter().map(|&i| shipped[i].commits.len() as i64).collect::<Vec<_>>(),
         "is_roll_forward" => order.iter().map(|&i| shipped[i].is_roll_forward).collect::<Vec<_>>(),
         "note" => d(&|x| x.note.clone()),
+        "detected_by" => order.iter().map(|&i| stats[i].detected.as_ref().map(|s| s.kind)).collect::<Vec<_>>(),
+        "detector" => order.iter().map(|&i| stats[i].detected.as_ref().map(|s| s.by.clone())).collect::<Vec<_>>(),
+        "time_to_detect_s" => order.iter().map(|&i| stats[i].detected.as_ref().map(|s| (s.at - deploys[i].at) / 1_000_000)).collect::<Vec<_>>(),
+        "time_to_restore_s" => order.iter().map(|&i| match (&stats[i].detected, stats[i].recovered_at) {
+            (Some(s), Some(r)) if r >= s.at => Some((r - s.at) / 1_000_000),
+            _ => None,
+        }).collect::<Vec<_>>(),
+        "restored_by" => order.iter().map(|&i| stats[i].restored_by.map(|j| deploys[j].id.clone())).collect::<Vec<_>>(),
+        "trigger" => order.iter().map(|&i| stats[i].trigger.as_ref().map(|t| t.0)).collect::<Vec<_>>(),
+        "trigger_reason" => order.iter().map(|&i| stats[i].trigger.as_ref().map(|t| t.1.clone())).collect::<Vec<_>>(),
+        "incidents" => order.iter().map(|&i| stats[i].incidents.len() as i64).collect::<Vec<_>>(),
+        "defect_weight" => order.iter().map(|&i| stats[i].defect_weight).collect::<Vec<_>>(),
+        "tests_passed" => order.iter().map(|&i| deploys[i].tests_passed).collect::<Vec<_>>(),
     )
     .map_err(polars_err("building deployment_stats"))?;
     df.with_column(list_col("failure_reasons", &reasons))
@@ -636,6 +888,14 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
     df.with_column(time_col(
         "recovered_at",
         order.iter().map(|&i| stats[i].recovered_at).collect(),
+    )?)
+    .map_err(polars_err("building deployment_stats"))?;
+    df.with_column(time_col(
+        "detected_at",
+        order
+            .iter()
+            .map(|&i| stats[i].detected.as_ref().map(|s| s.at))
+            .collect(),
     )?)
     .map_err(polars_err("building deployment_stats"))?;
     Ok(df)

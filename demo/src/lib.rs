@@ -195,7 +195,7 @@ pub fn generate(opts: &DemoOptions) -> Result<Generated> {
 
     let deployments_csv = out.join("deployments.csv");
     let incidents_csv = out.join("incidents.csv");
-    write_deployments(&deployments_csv, &deployments)?;
+    write_deployments(&deployments_csv, &deployments, tl.switch)?;
     write_incidents(&incidents_csv, &incidents)?;
     let config = out.join("flowmeter.toml");
     fs::write(&config, CONFIG).with_context(|| format!("writing {}", config.display()))?;
@@ -232,7 +232,29 @@ pub fn generate(opts: &DemoOptions) -> Result<Generated> {
     Ok(g)
 }
 
-fn write_deployments(path: &Path, rows: &[Deployment]) -> Result<()> {
+/// Who started a production deployment, as the CD tool logs it: the release
+/// manager runs the trains, the on-call engineer pushes hotfixes, and after
+/// the switch a deploy bot promotes and a rollback bot redeploys.
+fn actor(d: &Deployment, switch: i64) -> &'static str {
+    match (d.kind, d.deployed_at >= switch) {
+        (Kind::Rollback, _) => "rollback-bot[bot]",
+        (Kind::Hotfix, _) => "on-call engineer",
+        (_, true) => "deploy-bot[bot]",
+        (_, false) => "release-manager",
+    }
+}
+
+/// Whether CI passed on what it shipped: every promotion ran the test suite
+/// on develop first; a hotfix committed straight on production and a
+/// rollback's redeploy ran none (no result, not a failure).
+fn tests_passed(d: &Deployment) -> &'static str {
+    match d.kind {
+        Kind::Hotfix | Kind::Rollback => "",
+        _ => "true",
+    }
+}
+
+fn write_deployments(path: &Path, rows: &[Deployment], switch: i64) -> Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record([
@@ -242,6 +264,8 @@ fn write_deployments(path: &Path, rows: &[Deployment]) -> Result<()> {
         "status",
         "repo",
         "deployment_id",
+        "actor",
+        "tests_passed",
     ])?;
     // The CD tool's production log: every production deployment (promotion
     // merges and hotfix commits, at deploy time) with its status, and the rollbacks.
@@ -253,6 +277,8 @@ fn write_deployments(path: &Path, rows: &[Deployment]) -> Result<()> {
             d.status,
             d.repo,
             &d.deployment_id,
+            actor(d, switch),
+            tests_passed(d),
         ])?;
     }
     w.flush()
@@ -365,6 +391,15 @@ production = true
 incident_window = "7d"
 revert_window = "14d"
 hotfix = { branch = "hotfix/*", message = "(?i)\\bhotfix\\b", label = "hotfix" }
+
+# A rollback by the rollback bot is automated; every other rollback or revert
+# deployment is manual (the deploy log's `actor` column says who ran it).
+[rollback]
+automated_actors = ['rollback-bot\[bot\]']
+
+# Incidents weighed as defects by severity.
+[defects]
+severity_weights = { sev1 = 5, sev2 = 2, sev3 = 1 }
 "#;
 
 fn story(g: &Generated, seed: u64) -> String {

@@ -1,7 +1,10 @@
 //! Deployment and incident logs from any CD or incident tool, as CSV (with a
 //! header row) or a JSON array of objects.
 //!
-//! Deployments: `deployed_at, environment, sha[, status, repo, deployment_id, ref]`.
+//! Deployments: `deployed_at, environment, sha[, status, repo, deployment_id,
+//! ref, actor, trigger, tests_passed]`. `trigger` is `automated` or `manual`
+//! (how a rollback or any deployment was started); `tests_passed` is `true` or
+//! `false` (whether the tests passed on what it shipped, for CI outside GitHub).
 //! Incidents: `incident_id, opened_at[, resolved_at, title, severity, repo,
 //! caused_by_sha, deployment_id]`.
 //!
@@ -36,6 +39,9 @@ const DEPLOY_COLS: &[(&str, bool)] = &[
     ("repo", false),
     ("deployment_id", false),
     ("ref", false),
+    ("actor", false),
+    ("trigger", false),
+    ("tests_passed", false),
 ];
 
 const INCIDENT_COLS: &[(&str, bool)] = &[
@@ -251,6 +257,7 @@ pub fn read_deployments(path: &Path) -> Result<(Vec<Option<String>>, DataFrame)>
     let recs = read_records(path, DEPLOY_COLS)?;
     let (mut repo, mut id, mut env, mut shas, mut ats, mut status, mut rf) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut actor, mut trigger, mut tests) = (vec![], vec![], vec![]);
     let mut seen: HashMap<(Option<String>, String), usize> = HashMap::new();
     for r in &recs {
         let t = time(path, r, "deployed_at")?.expect("required");
@@ -283,6 +290,33 @@ pub fn read_deployments(path: &Path) -> Result<(Vec<Option<String>>, DataFrame)>
                 format!("`{i}` is also on row {prev}"),
             ));
         }
+        let trig = match r.fields.get("trigger").map(|v| v.to_ascii_lowercase()) {
+            None => None,
+            Some(v) if v == "automated" || v == "manual" => Some(v),
+            Some(v) => {
+                return Err(at(
+                    path,
+                    r,
+                    "trigger",
+                    format!("`{v}` is not one of automated, manual"),
+                ))
+            }
+        };
+        let tp = match r.fields.get("tests_passed").map(|v| v.to_ascii_lowercase()) {
+            None => None,
+            Some(v) => Some(match v.as_str() {
+                "true" | "yes" | "1" | "passed" | "success" => true,
+                "false" | "no" | "0" | "failed" | "failure" => false,
+                _ => {
+                    return Err(at(
+                        path,
+                        r,
+                        "tests_passed",
+                        format!("`{v}` is not one of true, false"),
+                    ))
+                }
+            }),
+        };
         repo.push(rp);
         id.push(i);
         env.push(e);
@@ -290,6 +324,9 @@ pub fn read_deployments(path: &Path) -> Result<(Vec<Option<String>>, DataFrame)>
         ats.push(Some(t));
         status.push(st);
         rf.push(r.fields.get("ref").cloned());
+        actor.push(r.fields.get("actor").cloned());
+        trigger.push(trig);
+        tests.push(tp);
     }
     let n = recs.len();
     let mut df = df!(
@@ -300,6 +337,9 @@ pub fn read_deployments(path: &Path) -> Result<(Vec<Option<String>>, DataFrame)>
         "status" => status,
         "source" => vec!["file"; n],
         "ref" => rf,
+        "actor" => actor,
+        "trigger" => trigger,
+        "tests_passed" => tests,
     )
     .map_err(|source| Error::Polars {
         context: "building deployments".into(),

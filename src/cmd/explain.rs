@@ -110,6 +110,21 @@ pub fn run(global: &GlobalOpts, args: ExplainArgs) -> Result<ExitCode> {
                 if !kinds.is_empty() {
                     writeln!(out, "  rework       {}", kinds.join(", "))?;
                 }
+                if let (Some(class), Some(why)) = (&d.evidence.trigger, &d.trigger_reason) {
+                    writeln!(out, "  trigger      {class}: {why}")?;
+                }
+                if d.evidence.incidents > 0 {
+                    writeln!(
+                        out,
+                        "  defects      {} incident(s), severity weight {}",
+                        d.evidence.incidents, d.evidence.defect_weight
+                    )?;
+                }
+                match d.evidence.tests_passed {
+                    Some(true) => writeln!(out, "  tests        passed on what it shipped")?,
+                    Some(false) => writeln!(out, "  tests        did not pass on what it shipped")?,
+                    None => {}
+                }
                 if d.failed {
                     writeln!(out, "  failed       yes, because:")?;
                     for r in &d.failure_reasons {
@@ -121,6 +136,34 @@ pub fn run(global: &GlobalOpts, args: ExplainArgs) -> Result<ExitCode> {
                         t(d.recovered_at),
                         span(d.recovery_s)
                     )?;
+                    let e = &d.evidence;
+                    match (&e.detector, &e.detected_by) {
+                        (Some(who), Some(signal)) => writeln!(
+                            out,
+                            "  detection    detected {} after, by {who} (signal: {signal})",
+                            span(e.time_to_detect_s)
+                        )?,
+                        _ => writeln!(
+                            out,
+                            "  detection    unknown: every signal came before the deployment"
+                        )?,
+                    }
+                    if e.time_to_restore_s.is_some() {
+                        writeln!(
+                            out,
+                            "  restoration  restored {} after detection",
+                            span(e.time_to_restore_s)
+                        )?;
+                    }
+                    if let Some(j) = &e.restored_by {
+                        writeln!(
+                            out,
+                            "  remedy       undone by {j} ({})",
+                            e.restored_by_trigger
+                                .as_deref()
+                                .unwrap_or("trigger unknown")
+                        )?;
+                    }
                 } else {
                     writeln!(out, "  failed       no signal fired")?;
                 }

@@ -183,6 +183,16 @@ pub const PULL_REQUESTS: TableDef = TableDef {
     ],
 };
 
+/// Columns added to a base table after its first release, as (table, column).
+/// Files written before a column existed lack it; reads fill it with nulls,
+/// so an older store stays readable without re-ingesting. (A derived table is
+/// rewritten by `analyze`, so it needs no entry here.)
+pub const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("deployments", "actor"),
+    ("deployments", "trigger"),
+    ("deployments", "tests_passed"),
+];
+
 /// `deployments`: deployment records ingested from files and GitHub.
 pub const DEPLOYMENTS: TableDef = TableDef {
     name: "deployments",
@@ -198,6 +208,12 @@ pub const DEPLOYMENTS: TableDef = TableDef {
         ("status", Str),
         ("source", Str),
         ("ref", Str),
+        // who or what started it: a deploy log's `actor`, a GitHub deployment's creator
+        ("actor", Str),
+        // `automated` or `manual`, when the deploy log says (its `trigger` column)
+        ("trigger", Str),
+        // whether tests passed on what it shipped, when the deploy log says (`tests_passed`)
+        ("tests_passed", Bool),
     ],
 };
 
@@ -347,6 +363,24 @@ pub const DEPLOYMENT_STATS: TableDef = TableDef {
         ("is_roll_forward", Bool),
         // why its time or content differs from the obvious reading (clock skew, fast-forward)
         ("note", Str),
+        // the safety-net evidence: the first failure signal at or after it (status,
+        // incident, revert, rollback, hotfix) and who or what raised it
+        ("detected_at", Time),
+        ("detected_by", Str),
+        ("detector", Str),
+        // deployed_at -> detected_at, and detected_at -> recovered_at
+        ("time_to_detect_s", Int),
+        ("time_to_restore_s", Int),
+        // the rollback or revert deployment that undid this failed one
+        ("restored_by", Str),
+        // rollback and revert deployments: automated or manual, and why
+        ("trigger", Str),
+        ("trigger_reason", Str),
+        // incidents linked to it by a failure signal, and their [defects] severity weight
+        ("incidents", Int),
+        ("defect_weight", Float),
+        // tests passed on what it shipped (deploy log's tests_passed); null: unknown
+        ("tests_passed", Bool),
     ],
 };
 

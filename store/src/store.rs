@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use polars::prelude::*;
 
 use crate::error::{Error, IoContext, Result};
-use crate::schema::{self, TableDef, TableKind, SCHEMA_VERSION};
+use crate::schema::{self, TableDef, TableKind, ADDED_COLUMNS, SCHEMA_VERSION};
 
 const META_FILE: &str = "flowmeter.json";
 const LOCK_FILE: &str = ".lock";
@@ -242,6 +242,7 @@ impl Store {
                     source,
                 })?;
             }
+            let df = fill_added_columns(table, df);
             let df = conform(table, df).map_err(|e| match e {
                 Error::Schema { message, .. } => Error::Schema {
                     table: table.name.into(),
@@ -333,6 +334,22 @@ fn dedup_last(table: &TableDef, df: DataFrame, keys: &[&str]) -> Result<DataFram
 
 /// Casts and orders `df`'s columns to the table's schema. Missing or extra
 /// columns are an error: the contract is exact.
+/// Adds, as nulls, the [`ADDED_COLUMNS`] of `table` that a file written before
+/// they existed lacks.
+fn fill_added_columns(table: &TableDef, mut df: DataFrame) -> DataFrame {
+    for (t, name) in ADDED_COLUMNS {
+        if *t != table.name || df.column(name).is_ok() {
+            continue;
+        }
+        if let Some((_, ty)) = table.columns.iter().find(|(c, _)| c == name) {
+            let col = Column::full_null((*name).into(), df.height(), &ty.dtype());
+            // Cannot fail: the name is new and the length is the frame's.
+            let _ = df.with_column(col);
+        }
+    }
+    df
+}
+
 pub fn conform(table: &TableDef, df: DataFrame) -> Result<DataFrame> {
     let schema_err = |message: String| Error::Schema {
         table: table.name.into(),
@@ -736,6 +753,44 @@ mod tests {
         // Older files were removed after the new snapshot was in place.
         let files = all_files(&dir.path().join("refs/repo=acme%2Fapi")).unwrap();
         assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn files_from_before_an_added_column_read_it_as_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        drop(store.lock(None, |_| {}).unwrap());
+        // A deployments file as an older flowmeter wrote it: no actor, trigger, tests_passed.
+        let old = df!(
+            "deployment_id" => ["d1"],
+            "environment" => ["production"],
+            "sha" => ["abc1234"],
+            "deployed_at" => [1_i64],
+            "status" => ["success"],
+            "source" => ["file"],
+            "ref" => [None::<&str>],
+        )
+        .unwrap();
+        let mut old = old
+            .lazy()
+            .with_column(col("deployed_at").cast(DataType::Datetime(TimeUnit::Microseconds, None)))
+            .collect()
+            .unwrap();
+        let pdir = dir.path().join("deployments/repo=r");
+        fs::create_dir_all(&pdir).unwrap();
+        let f = File::create(pdir.join("part-00000001.parquet")).unwrap();
+        ParquetWriter::new(f).finish(&mut old).unwrap();
+        let df = store.read(&schema::DEPLOYMENTS).unwrap();
+        assert_eq!(df.height(), 1);
+        for c in ["actor", "trigger", "tests_passed"] {
+            assert_eq!(df.column(c).unwrap().null_count(), 1, "{c}");
+        }
+        // A column that is not a later addition is still required.
+        let missing = old.drop("status").unwrap();
+        let f = File::create(pdir.join("part-00000001.parquet")).unwrap();
+        ParquetWriter::new(f).finish(&mut missing.clone()).unwrap();
+        let err = store.read(&schema::DEPLOYMENTS).unwrap_err().to_string();
+        assert!(err.contains("missing column `status`"), "{err}");
     }
 
     #[test]

@@ -346,7 +346,9 @@ fn deploy_log_matches_the_branches_and_failures_rise_with_batch_size() {
             "sha",
             "status",
             "repo",
-            "deployment_id"
+            "deployment_id",
+            "actor",
+            "tests_passed"
         ]
     );
     let (ih, incidents) = read_csv(&out.join("incidents.csv"));
@@ -392,6 +394,15 @@ fn deploy_log_matches_the_branches_and_failures_rise_with_batch_size() {
                     chain.contains(&d["sha"]),
                     "{name}: rollback to {}",
                     d["sha"]
+                );
+                // The rollback bot redeploys; a redeploy runs no tests.
+                assert_eq!(d["actor"], "rollback-bot[bot]");
+                assert_eq!(d["tests_passed"], "");
+            } else {
+                assert!(
+                    ["release-manager", "deploy-bot[bot]", "on-call engineer"]
+                        .contains(&d["actor"].as_str()),
+                    "{d:?}"
                 );
             }
             by_sha

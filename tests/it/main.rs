@@ -16,4 +16,5 @@ mod no_panic;
 mod readme;
 mod report;
 mod risk;
+mod safety;
 mod sql;

@@ -209,6 +209,14 @@ fn build_store(data: &Path) {
         ],
     )
     .unwrap();
+    // The safety-net evidence columns: unknown in this fixture.
+    let mut ds = ds;
+    for (name, ty) in DEPLOYMENT_STATS.columns {
+        if ds.column(name).is_err() {
+            ds.with_column(Column::full_null((*name).into(), n, &ty.dtype()))
+                .unwrap();
+        }
+    }
 
     // (sha, deployment, deployed_at, lead hours, pr, baseline)
     let ch: [ChangeRow; 13] = [

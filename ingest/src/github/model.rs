@@ -194,6 +194,9 @@ pub(crate) struct Deployment {
     pub ref_name: Option<String>,
     pub environment: Option<String>,
     pub created_at: Time,
+    /// Who created it: a person or an app (`deploy-bot[bot]`).
+    #[serde(default)]
+    pub creator: Option<User>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +215,7 @@ pub(crate) struct DeploymentRow {
     pub status: &'static str,
     pub ref_name: Option<String>,
     pub created_at: i64,
+    pub actor: Option<String>,
 }
 
 impl DeploymentRow {
@@ -257,6 +261,7 @@ impl DeploymentRow {
                 status,
                 ref_name: d.ref_name.clone(),
                 created_at: micros(&d.created_at),
+                actor: d.creator.as_ref().map(|u| u.login.clone()),
             },
             foreign,
         )
@@ -435,6 +440,9 @@ pub(crate) fn deployments_frame(repo: &str, rows: &[DeploymentRow]) -> Result<Da
         "status" => rows.iter().map(|r| r.status).collect::<Vec<_>>(),
         "source" => vec!["github_deployment"; n],
         "ref" => rows.iter().map(|r| r.ref_name.as_deref()).collect::<Vec<_>>(),
+        "actor" => rows.iter().map(|r| r.actor.as_deref()).collect::<Vec<_>>(),
+        "trigger" => vec![None::<&str>; n],
+        "tests_passed" => vec![None::<bool>; n],
     )
     .map_err(polars_err("building deployments"))
 }
@@ -535,6 +543,7 @@ mod tests {
             ref_name: Some("main".into()),
             environment: Some("production".into()),
             created_at: t("2024-01-01T00:00:00Z"),
+            creator: None,
         };
         let st = |state: &str, at: &str, url: &str| DeploymentStatus {
             state: state.into(),
