@@ -104,6 +104,7 @@ Examples:
   flowmeter ingest github acme/api --token-env ACME_GH_TOKEN
   flowmeter ingest github acme/api --api-url https://ghe.example.com/api/v3
   flowmeter ingest github acme/api --workflow 'release*' --incident-label outage
+  flowmeter ingest github acme/api --tests-workflow 'ci*' --tests-workflow 'test*'
   flowmeter ingest github acme/api --resources pull_requests,deployments
 
 A second run fetches only what changed since the first (marks in the sync_state table).
@@ -123,6 +124,10 @@ pub struct GithubArgs {
     /// Actions workflows whose name matches GLOB (case-insensitive) are deployment evidence.
     #[arg(long, value_name = "GLOB", default_value = "*deploy*")]
     pub workflow: String,
+    /// CI workflows whose runs are test evidence (repeat for several; default:
+    /// the config's `[tests] workflows`).
+    #[arg(long = "tests-workflow", value_name = "GLOB")]
+    pub tests_workflows: Vec<String>,
     /// Issues with this label are incidents (repeat for several).
     #[arg(long = "incident-label", value_name = "LABEL", default_values_t = vec!["incident".to_string()])]
     pub incident_labels: Vec<String>,

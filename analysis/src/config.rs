@@ -21,6 +21,9 @@ pub struct Config {
     pub rollback: Rollback,
     /// How incidents are weighed as defects.
     pub defects: Defects,
+    /// `[tests] workflows`: the CI workflows (GitHub Actions names, globs)
+    /// whose successful runs are test evidence.
+    pub test_workflows: Vec<Pattern>,
     /// The DORA report year whose tier thresholds are used.
     pub tiers: u16,
     /// Where the config came from (`None`: the built-in default).
@@ -190,6 +193,7 @@ struct RawConfig {
     failure: Option<RawFailure>,
     rollback: Option<RawRollback>,
     defects: Option<RawDefects>,
+    tests: Option<RawTests>,
     lead_time_start: Option<Spanned<String>>,
     tiers: Option<Spanned<i64>>,
     /// Owned by the teams feature; accepted here so the file stays one file.
@@ -227,6 +231,13 @@ struct RawRollback {
     #[serde(default)]
     automated_actors: Vec<Spanned<String>>,
     automated_within: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTests {
+    #[serde(default)]
+    workflows: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -456,6 +467,18 @@ impl Config {
                 })?);
             }
         }
+        let mut test_workflows = vec![];
+        for w in raw.tests.iter().flat_map(|t| &t.workflows) {
+            let p = pattern(w, "tests.workflows")?;
+            if matches!(p, Pattern::Regex(_)) {
+                return Err(err(
+                    w.span(),
+                    "tests.workflows",
+                    format!("`{}` is a regex; workflow names are matched by glob (as `ingest github` fetches them), like \"ci*\"", w.get_ref()),
+                ));
+            }
+            test_workflows.push(p);
+        }
         let mut defects = Defects::default();
         if let Some(d) = &raw.defects {
             for (k, v) in &d.severity_weights {
@@ -509,6 +532,7 @@ impl Config {
             lead_time_start,
             rollback,
             defects,
+            test_workflows,
             tiers,
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -534,6 +558,7 @@ impl Config {
             lead_time_start: LeadTimeStart::Authored,
             rollback: Rollback::default(),
             defects: Defects::default(),
+            test_workflows: vec![],
             tiers: DEFAULT_TIERS,
             path: None,
             text: String::new(),

@@ -129,6 +129,8 @@ pub struct Pr {
     pub first_commit_at: Option<i64>,
     pub first_review_at: Option<i64>,
     pub head_ref: Option<String>,
+    /// The PR's last commit (GitHub lists a PR's commits oldest first).
+    pub head_sha: Option<String>,
     pub labels: Vec<String>,
 }
 
@@ -361,6 +363,7 @@ impl Inputs {
                 first_commit_at: first_commit[i],
                 first_review_at: first_review[i],
                 head_ref: head[i].clone(),
+                head_sha: shas[i].last().cloned(),
                 labels: labels[i].clone(),
             });
             for s in mcs[i].iter().chain(shas[i].iter()) {

@@ -306,6 +306,9 @@ pub struct Stat {
     pub trigger: Option<(&'static str, String)>,
     /// Linked incidents weighed by severity (`[defects]`).
     pub defect_weight: f64,
+    /// Tests passed on what it shipped: the deploy log's word, else a green
+    /// `[tests]` workflow run before it; `None` when nothing says.
+    pub tests_passed: Option<bool>,
 }
 
 /// One failure signal: what kind, when it fired, and who or what raised it.
@@ -638,6 +641,9 @@ fn compute_stats(
         &reverted_by,
         &mut stats,
     );
+    for (st, t) in stats.iter_mut().zip(test_evidence(config, inp, deploys)) {
+        st.tests_passed = t;
+    }
     // Recovery: the linked incidents' resolution, else the next deployment that did not fail.
     for i in 0..deploys.len() {
         if !stats[i].failed() {
@@ -659,6 +665,62 @@ fn compute_stats(
         });
     }
     stats
+}
+
+/// Whether tests passed on what each deployment shipped. The deploy log's
+/// `tests_passed` wins. Otherwise, for a production deployment of a repo with
+/// runs of the `[tests] workflows`: a run that concluded `success` and
+/// finished at or before the deployment, on the deployed sha or on the head of
+/// the pull request that sha belongs to (its merge or squash commit), is green
+/// (`true`); no such run is `false`. A repo with no such runs at all, or a
+/// config without `[tests]`, gives `None`: no test data, not a failure.
+fn test_evidence(config: &Config, inp: &Inputs, deploys: &[Deploy]) -> Vec<Option<bool>> {
+    let is_test = |name: &str| {
+        config
+            .test_workflows
+            .iter()
+            .any(|p| p.is_match(name) || p.is_match(&name.to_lowercase()))
+    };
+    // Per (repo, head sha): the finish times of green runs; and the repos with any test run.
+    let mut green: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
+    let mut has_runs: BTreeSet<&str> = BTreeSet::new();
+    if !config.test_workflows.is_empty() {
+        for r in inp.runs.iter().filter(|r| is_test(&r.workflow_name)) {
+            has_runs.insert(&r.repo);
+            if r.conclusion.as_deref() == Some("success") {
+                green
+                    .entry((r.repo.as_str(), r.head_sha.as_str()))
+                    .or_default()
+                    .push(r.at);
+            }
+        }
+    }
+    deploys
+        .iter()
+        .map(|d| {
+            if d.tests_passed.is_some() {
+                return d.tests_passed;
+            }
+            if !d.production || !has_runs.contains(d.repo.as_str()) {
+                return None;
+            }
+            let mut candidates = vec![d.sha.as_str()];
+            if let Some((list, by_sha)) = inp.prs.get(&d.repo) {
+                if let Some(h) = by_sha
+                    .get(&d.sha)
+                    .and_then(|k| list[*k].head_sha.as_deref())
+                {
+                    candidates.push(h);
+                }
+            }
+            let ok = candidates.iter().any(|s| {
+                green
+                    .get(&(d.repo.as_str(), *s))
+                    .is_some_and(|ts| ts.iter().any(|t| *t <= d.at))
+            });
+            Some(ok)
+        })
+        .collect()
 }
 
 /// The safety-net evidence per deployment, from the signals stage 4 found:
@@ -875,7 +937,7 @@ fn stats_frame(deploys: &[Deploy], shipped: &[Shipped], stats: &[Stat]) -> Resul
         "trigger_reason" => order.iter().map(|&i| stats[i].trigger.as_ref().map(|t| t.1.clone())).collect::<Vec<_>>(),
         "incidents" => order.iter().map(|&i| stats[i].incidents.len() as i64).collect::<Vec<_>>(),
         "defect_weight" => order.iter().map(|&i| stats[i].defect_weight).collect::<Vec<_>>(),
-        "tests_passed" => order.iter().map(|&i| deploys[i].tests_passed).collect::<Vec<_>>(),
+        "tests_passed" => order.iter().map(|&i| stats[i].tests_passed).collect::<Vec<_>>(),
     )
     .map_err(polars_err("building deployment_stats"))?;
     df.with_column(list_col("failure_reasons", &reasons))

@@ -1434,3 +1434,169 @@ fn a_github_only_store_gives_frequency_and_change_fail_rate() {
         ],
     );
 }
+
+/// CI runs as test evidence: `[tests] workflows` makes `ingest github` fetch
+/// the CI workflow's runs too, and analysis marks each production deployment
+/// green when a run of it concluded `success` before the deployment, on the
+/// deployed sha or on the head of the PR whose merge commit it is.
+#[test]
+fn ci_runs_are_test_evidence_for_each_deployment() {
+    let gh = Gh::new();
+    let r = "/repos/octo/demo";
+    let sha = |n: i64| format!("{n:040x}");
+    // PR 4: merge commit sha(4), head commit sha(1_000_004) (mount_pr_details).
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/pulls")))
+            .respond_with(json_ok(json!([rest_pull(4, "2024-03-06T00:00:00Z", true)]))),
+    );
+    mount_pr_details(&gh);
+    // d10 ships sha(10), d11 sha(11), d12 the merge commit of PR 4; live at
+    // 03-04, 03-05 and 03-06 00:05.
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/deployments")))
+            .respond_with(json_ok(json!([
+                {"id": 12, "sha": sha(4), "ref": "main", "environment": "production", "created_at": "2024-03-06T00:00:00Z"},
+                {"id": 11, "sha": sha(11), "ref": "main", "environment": "production", "created_at": "2024-03-05T00:00:00Z"},
+                {"id": 10, "sha": sha(10), "ref": "main", "environment": "production", "created_at": "2024-03-04T00:00:00Z"},
+            ]))),
+    );
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/repos/octo/demo/deployments/\d+/statuses$"))
+            .respond_with(|req: &Request| {
+                let id: i64 = req.url.path().split('/').nth(5).unwrap().parse().unwrap();
+                let at = format!("2024-03-{:02}T00:05:00Z", id - 6);
+                json_ok(json!([{"state": "success", "created_at": at,
+                    "deployment_url": format!("https://api.github.com/repos/octo/demo/deployments/{id}")}]))
+            }),
+    );
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/actions/workflows")))
+            .respond_with(json_ok(json!({"total_count": 3, "workflows": [
+                {"id": 5, "name": "Deploy production"}, {"id": 6, "name": "CI"}, {"id": 7, "name": "Lint"}]}))),
+    );
+    let template = data_json("actions_runs.json")["workflow_runs"][0].clone();
+    let run = |id: i64, head: &str, conclusion: &str, at: &str| {
+        let mut v = template.clone();
+        v["id"] = json!(id);
+        v["name"] = json!("CI");
+        v["workflow_id"] = json!(6);
+        v["head_sha"] = json!(head);
+        v["head_branch"] = json!("main");
+        v["status"] = json!("completed");
+        v["conclusion"] = json!(conclusion);
+        v["created_at"] = json!(at);
+        v["run_started_at"] = json!(at);
+        v["updated_at"] = json!(at);
+        v
+    };
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/actions/workflows/6/runs")))
+            .respond_with(json_ok(json!({"total_count": 4, "workflow_runs": [
+                // d10: green the evening before.
+                run(1, &sha(10), "success", "2024-03-03T23:00:00Z"),
+                // d11: red before, green only an hour after it went live.
+                run(2, &sha(11), "failure", "2024-03-04T23:00:00Z"),
+                run(3, &sha(11), "success", "2024-03-05T01:00:00Z"),
+                // d12: green on PR 4's head, five minutes before.
+                run(4, &sha(1_000_004), "success", "2024-03-06T00:00:00Z"),
+            ]}))),
+    );
+    gh.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{r}/actions/workflows/5/runs")))
+            .respond_with(json_ok(json!({"total_count": 0, "workflow_runs": []}))),
+    );
+    let (dir, data) = store_dir();
+    let cfg = dir.path().join("flowmeter.toml");
+    std::fs::write(
+        &cfg,
+        "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\n\n[tests]\nworkflows = [\"ci*\"]\n",
+    )
+    .unwrap();
+    // The test workflows come from the config's [tests] (FLOWMETER_CONFIG here).
+    let out = gh
+        .command(&data, &gh.uri(), None, &[])
+        .env("FLOWMETER_CONFIG", &cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        gh.count("/repos/octo/demo/actions/workflows/7"),
+        0,
+        "Lint is not fetched"
+    );
+    let runs = query(
+        &data,
+        "select run_id, workflow_name, conclusion from workflow_runs order by run_id",
+    );
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert!(runs.iter().all(|r| r["workflow_name"] == "CI"));
+
+    let cfg = cfg.to_str().unwrap();
+    let rows = ok(
+        &data,
+        &[
+            "--config",
+            cfg,
+            "sql",
+            "select deployment_id, tests_passed from deployment_stats order by deployed_at",
+            "--format",
+            "json",
+        ],
+    );
+    let rows: Value = serde_json::from_str(&rows).unwrap();
+    assert_eq!(
+        rows,
+        json!([
+            {"deployment_id": "10", "tests_passed": true},
+            {"deployment_id": "11", "tests_passed": false},
+            {"deployment_id": "12", "tests_passed": true},
+        ])
+    );
+    // Green tests on 2 of 3 deployments.
+    let m: Value = serde_json::from_str(&ok(
+        &data,
+        &["--config", cfg, "metrics", "--format", "json"],
+    ))
+    .unwrap();
+    let all = m["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "all")
+        .unwrap();
+    assert_eq!(all["tests_green"], json!(2));
+    let share = all["tests_green_share"].as_f64().unwrap();
+    assert!((share - 2.0 / 3.0).abs() < 1e-12, "{share}");
+    // Without [tests], the same runs say nothing.
+    std::fs::write(
+        dir.path().join("plain.toml"),
+        "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\n",
+    )
+    .unwrap();
+    let plain = dir.path().join("plain.toml");
+    let rows = ok(
+        &data,
+        &[
+            "--config",
+            plain.to_str().unwrap(),
+            "sql",
+            "select count(*) as n from deployment_stats where tests_passed is not null",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        rows.contains("\"n\":0") || rows.contains("\"n\": 0"),
+        "{rows}"
+    );
+}

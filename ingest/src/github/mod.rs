@@ -117,8 +117,11 @@ pub struct GithubOptions {
     pub api_url: String,
     /// `None` makes anonymous requests (60 an hour on github.com).
     pub token: Option<SecretString>,
-    /// Workflows whose name matches this glob (case-insensitive) are ingested.
+    /// Workflows whose name matches this glob (case-insensitive) are ingested:
+    /// the deploy workflows.
     pub workflow: String,
+    /// CI workflows whose runs are test evidence (`[tests] workflows`), also ingested.
+    pub test_workflows: Vec<String>,
     /// Issues with any of these labels are incidents.
     pub incident_labels: Vec<String>,
     pub pr_api: PrApi,
@@ -132,6 +135,7 @@ impl Default for GithubOptions {
             api_url: DEFAULT_API_URL.into(),
             token: None,
             workflow: "*deploy*".into(),
+            test_workflows: vec![],
             incident_labels: vec!["incident".into()],
             pr_api: PrApi::Auto,
             resources: Resource::ALL.to_vec(),
@@ -211,14 +215,22 @@ pub fn ingest_github(
 ) -> Result<GithubReport> {
     let started = Instant::now();
     let (owner, name) = parse_repo(repo)?;
-    let workflow_glob = GlobBuilder::new(&opts.workflow)
-        .case_insensitive(true)
-        .build()
-        .map_err(|source| Error::Glob {
-            glob: opts.workflow.clone(),
-            source,
-        })?
-        .compile_matcher();
+    let mut globs = globset::GlobSetBuilder::new();
+    for g in std::iter::once(&opts.workflow).chain(&opts.test_workflows) {
+        globs.add(
+            GlobBuilder::new(g)
+                .case_insensitive(true)
+                .build()
+                .map_err(|source| Error::Glob {
+                    glob: g.clone(),
+                    source,
+                })?,
+        );
+    }
+    let workflow_glob = globs.build().map_err(|source| Error::Glob {
+        glob: opts.workflow.clone(),
+        source,
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -255,7 +267,8 @@ struct Job<'a> {
     name: &'a str,
     opts: &'a GithubOptions,
     progress: &'a dyn Progress,
-    workflow_glob: globset::GlobMatcher,
+    /// The deploy workflow and the test workflows.
+    workflow_glob: globset::GlobSet,
     client: Option<Client>,
     report: GithubReport,
     marks: HashMap<String, i64>,

@@ -84,10 +84,21 @@ pub(super) fn run_github(global: &GlobalOpts, args: GithubArgs) -> Result<ExitCo
             None
         }
     };
+    // Test workflows: the flags, else the config's `[tests] workflows`.
+    let test_workflows = if args.tests_workflows.is_empty() {
+        crate::cmd::analyze::load_config(global)?
+            .test_workflows
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect()
+    } else {
+        args.tests_workflows.clone()
+    };
     let opts = GithubOptions {
         api_url: args.api_url.clone(),
         token,
         workflow: args.workflow.clone(),
+        test_workflows,
         incident_labels: args.incident_labels.clone(),
         pr_api: match args.pr_api {
             PrApiArg::Auto => PrApi::Auto,
