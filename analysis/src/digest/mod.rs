@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::error::{Error, Result};
 use crate::frame::Cols;
 use crate::metrics::{lead_sample, LeadSample};
+use crate::quickcheck::{self, Population, QuickCheck};
 use crate::tiers::{self, Tier, TierBand, TierLimit};
+use crate::QuickCheckSource;
 use crate::{stats, By, Config, Measure, MetricsOptions, PeriodMetrics};
 
 pub use flow::{Example, Finding, FlowDigest, Why, MISALIGNMENT_ORDER};
@@ -109,7 +111,10 @@ pub struct PeriodFigures {
     pub lead_p90_hours: Option<f64>,
     pub recovery_median_hours: Option<f64>,
     pub batch_median_commits: Option<f64>,
+    /// 2023/2024: the tiers reached (all `None` for 2025).
     pub tiers: PeriodTiers,
+    /// 2025: the Quick Check scores beside the population mean ± sd.
+    pub quick_check: Option<QuickCheck>,
     pub low_confidence: bool,
 }
 
@@ -124,9 +129,10 @@ pub struct Trailing {
     pub rework_rate: Option<f64>,
 }
 
-/// The tier table of one year: each metric's limits (direction from
-/// [`THRESHOLDS`](crate::THRESHOLDS)), the change-fail-rate bands and the
-/// recovery reference bounds.
+/// The benchmarks of one year. 2023/2024: each metric's tier limits
+/// (direction from [`THRESHOLDS`](crate::THRESHOLDS)), the change-fail-rate
+/// bands and the recovery reference bounds. 2025 has no tiers (those lists
+/// are empty) and `quick_check` holds the population and its source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TierTable {
     pub year: u16,
@@ -136,12 +142,15 @@ pub struct TierTable {
     pub recovery: Vec<TierLimit>,
     pub change_fail_rate_bands: Vec<TierBand>,
     pub recovery_bounds: Vec<(Tier, f64)>,
+    /// 2025: the population compared with, its mean ± sd and the source.
+    pub quick_check: Option<QuickCheckSource>,
 }
 
 impl TierTable {
-    pub fn of(year: u16) -> TierTable {
+    pub fn of(year: u16, population: &Population) -> TierTable {
         TierTable {
             year,
+            quick_check: (year == quickcheck::YEAR).then(|| QuickCheckSource::of(population)),
             deploy_frequency: tiers::tier_limits(year, "deploy_frequency"),
             lead_time: tiers::tier_limits(year, "lead_time"),
             change_fail_rate: tiers::tier_limits(year, "change_fail_rate"),
@@ -535,6 +544,7 @@ impl<'a> Digester<'a> {
                 lead_p90_hours: p.lead_time_p90_h,
                 recovery_median_hours: p.recovery_median_h,
                 batch_median_commits: p.batch_commits_median,
+                quick_check: p.quick_check.clone(),
                 tiers: PeriodTiers {
                     deploy_frequency: t(&p.tier_deploy_frequency),
                     lead_time: t(&p.tier_lead_time),
@@ -557,11 +567,15 @@ impl<'a> Digester<'a> {
                 lead_p90_hours: None,
                 recovery_median_hours: None,
                 batch_median_commits: None,
+                // Nothing deployed: the lowest tier for 2023/2024 and, as in
+                // `metrics`, no deploy-frequency answer for 2025.
                 tiers: PeriodTiers {
                     deploy_frequency: tiers::tier(self.year, "deploy_frequency", Some(0.0))
                         .and_then(Tier::parse),
                     ..PeriodTiers::default()
                 },
+                quick_check: (self.year == quickcheck::YEAR)
+                    .then(|| quickcheck::quick_check(&Default::default(), &self.config.population)),
                 low_confidence: true,
             },
         }
@@ -711,7 +725,7 @@ impl<'a> Digester<'a> {
             month,
             environment: self.env.clone(),
             repos: self.repos.clone(),
-            tiers: TierTable::of(self.year),
+            tiers: TierTable::of(self.year, &self.config.population),
             months,
             trailing_3m,
             series: self.series(utc(first), mto),
@@ -777,7 +791,7 @@ impl<'a> Digester<'a> {
             until,
             environment: self.env.clone(),
             repos: self.repos.clone(),
-            tiers: TierTable::of(self.year),
+            tiers: TierTable::of(self.year, &self.config.population),
             period,
             numbers,
             series: self.series(from, to),
