@@ -1307,22 +1307,26 @@ where
             )
         })
         .fold(21.0 * sz.s, f64::min);
-    let header = sz.label_bold();
+    // Headers shrink to their columns, one size for all three.
+    let (h_value, h_track) = ("this period", "score 0–10; band: mean ± 1 sd");
+    let header_px = fit(
+        28.0 * sz.s,
+        (col_track - pad - col_value) as f64 - gap,
+        h_value,
+    )
+    .min(fit(28.0 * sz.s, track_w as f64, h_track));
+    let header = (FONT, header_px, FontStyle::Bold).into_font().color(&BLACK);
     area.draw(&Text::new(
         "metric",
         (col_metric, mid(top)),
-        header.pos(left),
+        header.clone().pos(left),
     ))?;
     area.draw(&Text::new(
-        "this period (survey answer)",
+        h_value,
         (col_value, mid(top)),
-        header.pos(left),
+        header.clone().pos(left),
     ))?;
-    area.draw(&Text::new(
-        "score 0–10; band: mean ± 1 sd",
-        (col_track, mid(top)),
-        header.pos(left),
-    ))?;
+    area.draw(&Text::new(h_track, (col_track, mid(top)), header.pos(left)))?;
     let band = oi::SKY_BLUE.mix(0.35);
     for (r, row) in c.rows.iter().enumerate() {
         let y = top + row_h * (r as i32 + 1);
@@ -1364,13 +1368,14 @@ where
         ))?;
         let mh = sz.px(22.0) as i32;
         area.draw(&PathElement::new(
-            vec![(x_of(row.mean), ty - mh), (x_of(row.mean), ty + mh)],
+            vec![(x_of(row.mean), ty - mh), (x_of(row.mean), ty + bh)],
             BLACK.stroke_width(sz.px(2.0)),
         ))?;
+        // Below the band, clear of the mean's tick.
         area.draw(&Text::new(
             format!("mean {:.1} ± {:.1}", row.mean, row.sd),
-            (x_of(row.mean), ty + mh + sz.px(2.0) as i32),
-            sz.note().pos(Pos::new(HPos::Center, VPos::Top)),
+            (x_of(row.mean), ty + bh + sz.px(16.0) as i32),
+            sz.note().pos(Pos::new(HPos::Center, VPos::Center)),
         ))?;
         match row.score {
             Some(s) => {

@@ -104,35 +104,26 @@ fn quick_check_slide(q: &QuickCheckCard) -> Slide {
         .filter_map(|r| Some((r, r.score?)))
         .collect();
     let at_or_above = scored.iter().filter(|(r, s)| *s >= r.mean).count();
-    let mut bullets: Vec<String> = q
+    // Short bullets: the chart beside them carries values and answers.
+    let bullets: Vec<String> = q
         .rows
         .iter()
         .map(|r| match r.score {
-            Some(s) => format!(
-                "{}: {} scores {s:.1} (mean {:.1} ± {:.1})",
-                r.metric,
-                if r.value.is_empty() {
-                    "–"
-                } else {
-                    r.value.as_str()
-                },
-                r.mean,
-                r.sd
-            ),
+            Some(s) => format!("{}: {s:.1} (mean {:.1} ± {:.1})", r.metric, r.mean, r.sd),
             None => format!("{}: no score (mean {:.1} ± {:.1})", r.metric, r.mean, r.sd),
         })
         .collect();
-    bullets.push(format!(
-        "Scored 0–10 as the dora.dev Quick Check does; population: {}, DORA {} survey.",
+    let notes = vec![format!(
+        "Scored 0–10 (10 best) as the dora.dev Quick Check scores each survey answer; population: {}, DORA {} survey, which has no tiers.",
         q.population, q.year
-    ));
+    )];
     Slide {
         id: "scores".into(),
         title: format!("Where we are against the DORA {} population", q.year),
         big: format!("{at_or_above} of {}", scored.len()),
         big_caption: format!("metrics at or above the {} mean", q.population),
         bullets,
-        notes: vec![],
+        notes,
         chart: Some(Chart::QuickCheck(q.clone())),
     }
 }

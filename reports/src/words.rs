@@ -429,7 +429,10 @@ fn quick_check_card(s: &PeriodFigures, t: &TierTable) -> Option<QuickCheckCard> 
         QuickCheckRow {
             metric: label.into(),
             value,
-            answer: m.map_or_else(|| "no value".to_string(), |m| m.answer_text.clone()),
+            answer: m.map_or_else(
+                || "no value, no score".to_string(),
+                |m| format!("answer: {}", m.answer_text),
+            ),
             score: m.map(|m| m.score),
             mean: bench.mean,
             sd: bench.sd,
