@@ -551,6 +551,73 @@ fn bad_csv_row_names_the_row_and_leaves_the_store_untouched() {
 }
 
 #[test]
+fn industry_and_org_size_pick_the_2025_population() {
+    let org = build_org();
+    let cfg = org.fx.dir.path().join("industry.toml");
+    let with = |line: &str| {
+        std::fs::write(&cfg, CONFIG.replace("tiers = 2024", line)).unwrap();
+        cfg.to_str().unwrap().to_string()
+    };
+    // Technology (2025 industry_metrics.json): lead time 5.7 ± 2.4; the change
+    // fail rate's stored 1.9 is shown as 10 - 1.9 = 8.1. The scores do not
+    // depend on the population: lead time 10 h is still 8.
+    let c = with("industry = \"technology\"");
+    let v: Value = serde_json::from_str(&ok(
+        &org.data,
+        &["--config", &c, "metrics", "--format", "json"],
+    ))
+    .unwrap();
+    let b = &v["summary"]["benchmarks"];
+    assert_eq!(
+        b["population"],
+        json!({"by": "industry", "key": "technology"})
+    );
+    assert_eq!(b["benchmarks"]["name"], "Technology");
+    assert_eq!(
+        b["benchmarks"]["lead_time"],
+        json!({"mean": 5.7, "std": 2.4})
+    );
+    assert!(
+        (b["benchmarks"]["change_fail_rate"]["mean"]
+            .as_f64()
+            .unwrap()
+            - 8.1)
+            .abs()
+            < 1e-9
+    );
+    let lead = &v["periods"][0]["quick_check"]["metrics"][0];
+    assert_eq!(lead["benchmark"], json!({"mean": 5.7, "std": 2.4}));
+    assert!((lead["score"].as_f64().unwrap() - 8.0).abs() < 1e-9);
+    // 100 to 499 employees: recovery 2.6 ± 2.1 as the file gives it (see docs/metrics.md).
+    let c = with("org_size = \"fewer_than_500\"");
+    let v: Value = serde_json::from_str(&ok(
+        &org.data,
+        &["--config", &c, "metrics", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        v["summary"]["benchmarks"]["benchmarks"]["name"],
+        "100 to 499 employees"
+    );
+    assert_eq!(
+        v["summary"]["benchmarks"]["benchmarks"]["recovery"],
+        json!({"mean": 2.6, "std": 2.1})
+    );
+    assert!(v["summary"]["benchmarks"]["files"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("organization_size_metrics.json"));
+    // An unknown key names the file and lists the valid ones.
+    let c = with("industry = \"banking\"");
+    let err = fails(&org.data, &["--config", &c, "metrics"]);
+    assert!(err.contains("industry.toml:3: `industry`: `industry = \"banking\"` is not a key of dora-team/dora.dev svelte/quick-check/src/lib/data/editions/2025/industry_metrics.json; valid values: \"all\" (All industries)"), "{err}");
+    assert!(
+        err.contains("\"financial_services\" (Financial Services)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn config_errors_name_the_line_and_the_key() {
     let org = build_org();
     let cfg = org.fx.dir.path().join("bad.toml");
