@@ -387,7 +387,8 @@ pub(crate) fn limit_texts(limits: &[TierLimit], fmt: impl Fn(f64) -> String) -> 
 fn scorecard(s: &PeriodFigures, t: &TierTable) -> Scorecard {
     let dash = || "–".to_string();
     Scorecard {
-        tier_year: Some(t.year),
+        // 2025 has no tiers: the deck shows `quick_check` instead.
+        tier_year: t.quick_check.is_none().then_some(t.year),
         rows: vec![
             ScoreRow {
                 metric: "Deployment frequency".into(),
