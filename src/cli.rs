@@ -55,7 +55,7 @@ pub enum Command {
     /// Rebuild the derived tables (deployments, commits shipped, changes, stats).
     #[command(after_help = crate::cmd::analyze::EXAMPLES)]
     Analyze(crate::cmd::analyze::AnalyzeArgs),
-    /// DORA metrics per period, with tiers and the definitions used.
+    /// DORA metrics per period, with DORA 2025 scores (or 2023/2024 tiers) and the definitions used.
     #[command(after_help = crate::cmd::metrics::EXAMPLES)]
     Metrics(crate::cmd::metrics::MetricsArgs),
     /// The audit trail behind one deployment or one commit.

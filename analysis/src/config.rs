@@ -24,8 +24,12 @@ pub struct Config {
     /// `[tests] workflows`: the CI workflows (GitHub Actions names, globs)
     /// whose successful runs are test evidence.
     pub test_workflows: Vec<Pattern>,
-    /// The DORA report year whose tier thresholds are used.
+    /// The DORA report year whose benchmarks are used: 2023 or 2024 (tier
+    /// tables) or 2025 (the Quick Check's scores).
     pub tiers: u16,
+    /// The 2025 population the Quick Check scores are compared with
+    /// (`industry = ...` or `org_size = ...`; default: everyone).
+    pub population: crate::quickcheck::Population,
     /// Where the config came from (`None`: the built-in default).
     pub path: Option<PathBuf>,
     /// The text it was parsed from (part of the analysis fingerprint).
@@ -196,6 +200,8 @@ struct RawConfig {
     tests: Option<RawTests>,
     lead_time_start: Option<Spanned<String>>,
     tiers: Option<Spanned<i64>>,
+    industry: Option<Spanned<String>>,
+    org_size: Option<Spanned<String>>,
     /// Owned by the teams feature; accepted here so the file stays one file.
     #[serde(default)]
     #[allow(dead_code)]
@@ -259,8 +265,15 @@ struct RawHotfix {
 pub const DEFAULT_INCIDENT_WINDOW_S: i64 = 7 * 86_400;
 /// The default revert window: 14 days.
 pub const DEFAULT_REVERT_WINDOW_S: i64 = 14 * 86_400;
-/// The default tier table year.
-pub const DEFAULT_TIERS: u16 = 2024;
+/// The default benchmark year: the 2025 Quick Check scores.
+pub const DEFAULT_TIERS: u16 = 2025;
+
+/// The benchmark years `tiers` accepts: the tier tables and the Quick Check's.
+pub fn benchmark_years() -> Vec<u16> {
+    let mut y = crate::tiers::YEARS.to_vec();
+    y.push(crate::quickcheck::YEAR);
+    y
+}
 
 /// Parses `7d`, `12h`, `30m`, `45s`, `2w` into seconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
@@ -513,19 +526,34 @@ impl Config {
             None => DEFAULT_TIERS,
             Some(v) => {
                 let y = *v.get_ref();
-                if !crate::tiers::YEARS.contains(&(y as u16)) || y < 0 {
+                if y < 0 || !benchmark_years().contains(&(y as u16)) {
                     return Err(err(
                         v.span(),
                         "tiers",
                         format!(
-                            "no tier table for {y}; known years: {:?}",
-                            crate::tiers::YEARS
+                            "no benchmarks for {y}; known years: {:?}",
+                            benchmark_years()
                         ),
                     ));
                 }
                 y as u16
             }
         };
+        use crate::quickcheck::Population;
+        let population =
+            match (&raw.industry, &raw.org_size) {
+                (Some(_), Some(o)) => return Err(err(
+                    o.span(),
+                    "org_size",
+                    "give `industry` or `org_size`, not both (the Quick Check compares with one)"
+                        .into(),
+                )),
+                (Some(v), None) => Population::industry(v.get_ref())
+                    .map_err(|e| err(v.span(), "industry", e.to_string()))?,
+                (None, Some(v)) => Population::org_size(v.get_ref())
+                    .map_err(|e| err(v.span(), "org_size", e.to_string()))?,
+                (None, None) => Population::All,
+            };
         Ok(Config {
             environments,
             failure,
@@ -534,6 +562,7 @@ impl Config {
             defects,
             test_workflows,
             tiers,
+            population,
             path: Some(path.to_path_buf()),
             text: text.to_string(),
         })
@@ -560,6 +589,7 @@ impl Config {
             defects: Defects::default(),
             test_workflows: vec![],
             tiers: DEFAULT_TIERS,
+            population: crate::quickcheck::Population::All,
             path: None,
             text: String::new(),
         }
@@ -683,7 +713,52 @@ rollback = false
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("f.toml:3: `tiers`: no tier table for 2019"),
+            e.starts_with(
+                "f.toml:3: `tiers`: no benchmarks for 2019; known years: [2023, 2024, 2025]"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn benchmarks_default_to_2025_with_an_optional_population() {
+        use crate::quickcheck::Population;
+        let plain = GOOD.replace("tiers = 2023\n", "");
+        let c = Config::parse(&plain, Path::new("f.toml")).unwrap();
+        assert_eq!(c.tiers, 2025);
+        assert_eq!(c.population, Population::All);
+        assert_eq!(Config::default_for_repos().tiers, 2025);
+        for y in [2023, 2024, 2025] {
+            let t = GOOD.replace("tiers = 2023", &format!("tiers = {y}"));
+            assert_eq!(Config::parse(&t, Path::new("f.toml")).unwrap().tiers, y);
+        }
+        let t = GOOD.replace("tiers = 2023", "tiers = 2025\nindustry = \"technology\"");
+        let c = Config::parse(&t, Path::new("f.toml")).unwrap();
+        assert_eq!(c.population, Population::Industry("technology".into()));
+        let t = GOOD.replace("tiers = 2023", "org_size = \"fewer_than_100\"");
+        let c = Config::parse(&t, Path::new("f.toml")).unwrap();
+        assert_eq!(c.population, Population::OrgSize("fewer_than_100".into()));
+
+        let t = GOOD.replace("tiers = 2023", "industry = \"banking\"");
+        let e = Config::parse(&t, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:3: `industry`: `industry = \"banking\"` is not a key of dora-team/dora.dev svelte/quick-check/src/lib/data/editions/2025/industry_metrics.json; valid values: \"all\" (All industries), \"consumer\""), "{e}");
+        assert!(
+            e.contains("\"financial_services\" (Financial Services)"),
+            "{e}"
+        );
+        let t = GOOD.replace("tiers = 2023", "org_size = \"tiny\"");
+        let e = Config::parse(&t, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("organization_size_metrics.json; valid values: \"all\" (All organizations), \"solo\" (1 employee)"), "{e}");
+        let t = GOOD.replace("tiers = 2023", "industry = \"energy\"\norg_size = \"solo\"");
+        let e = Config::parse(&t, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.toml:4: `org_size`: give `industry` or `org_size`, not both"),
             "{e}"
         );
     }

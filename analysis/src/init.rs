@@ -57,8 +57,11 @@ pub fn guess_config(branches: &[String], tags: &[String], default_branch: Option
          #   workflow = \"deploy*\"         successful GitHub Actions runs of matching workflows\n\n\
          # Where lead time starts: \"authored\" (default) or \"committed\".\n\
          lead_time_start = \"authored\"\n\
-         # The DORA report year whose tier thresholds are used: 2023 or 2024.\n\
-         tiers = 2024\n",
+         # The DORA benchmarks: 2025 (default) scores each metric 0-10 as the dora.dev Quick\n\
+         # Check does, beside the 2025 population mean +/- sd; 2023 or 2024 use tier tables.\n\
+         tiers = 2025\n\
+         # Compare with one 2025 population instead of everyone (see docs/metrics.md):\n\
+         # industry = \"technology\"   or   org_size = \"fewer_than_500\"\n",
     );
     let mainline = default_branch.map(str::to_string).or_else(|| {
         ["main", "master"]

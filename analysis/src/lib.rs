@@ -39,6 +39,8 @@ mod inputs;
 mod mapping;
 mod metrics;
 mod pipeline;
+/// The DORA 2025 benchmarks: the dora.dev Quick Check's scores and population means.
+pub mod quickcheck;
 pub mod safety;
 mod tiers;
 // Risk versus batch size, what-if cadences, before/after.
@@ -66,10 +68,11 @@ pub use init::guess_config;
 pub use inputs::Inputs;
 pub use mapping::{map_commits, Shipped};
 pub use metrics::{
-    metrics, period_of, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics, DEFINITIONS,
-    LOW_CONFIDENCE_BELOW,
+    metrics, period_of, By, Metrics, MetricsOptions, MetricsSummary, PeriodMetrics,
+    QuickCheckSource, DEFINITIONS, LOW_CONFIDENCE_BELOW, SCORE_COLUMNS,
 };
 pub use pipeline::{analyze, fmt_span, AnalyzeReport, StageReport, STAGES};
+pub use quickcheck::{quick_check, Population, QuickCheck};
 pub use safety::{safety_net, safety_rows, NetOptions, SafetyNet, SafetyRow};
 pub use tiers::{
     better, tier, tier_bands, tier_bounds, tier_limits, Better, Limit, Threshold, Tier, TierBand,

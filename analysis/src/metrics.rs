@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{polars_err, Error, Result};
 use crate::frame::Cols;
+use crate::quickcheck::{self, Benchmarks, Measured, Population, QuickCheck};
 use crate::safety::{safety_net, safety_rows, NetOptions, SafetyRow};
 use crate::stats::quantile;
 use crate::tiers;
@@ -42,7 +43,7 @@ pub struct MetricsOptions {
     pub until: Option<NaiveDate>,
     pub by: By,
     pub repo: Option<String>,
-    /// Tier table year (default: the config's).
+    /// Benchmark year (default: the config's): 2023 or 2024 tiers, 2025 scores.
     pub tiers: Option<u16>,
 }
 
@@ -91,6 +92,9 @@ pub struct PeriodMetrics {
     pub tier_lead_time: Option<String>,
     pub tier_change_fail_rate: Option<String>,
     pub tier_recovery: Option<String>,
+    /// 2025: the dora.dev Quick Check scores (0–10) beside the population's
+    /// mean ± sd; `None` for 2023 and 2024, whose tiers are above.
+    pub quick_check: Option<QuickCheck>,
     pub prs: i64,
     pub coding_median_h: Option<f64>,
     pub pickup_median_h: Option<f64>,
@@ -122,12 +126,53 @@ pub struct MetricsSummary {
     pub repo: Option<String>,
     pub by: By,
     pub tiers_year: u16,
+    /// 2025: where the Quick Check benchmarks come from and what they are.
+    pub benchmarks: Option<QuickCheckSource>,
     pub lead_time_start: &'static str,
     pub low_confidence_below: i64,
     pub has_pull_requests: bool,
     pub config: String,
     pub definitions: Vec<(&'static str, &'static str)>,
 }
+
+/// The 2025 benchmarks a run compared with, and their source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuickCheckSource {
+    pub population: Population,
+    /// The benchmarks (transformed so 10 is best), population name included.
+    pub benchmarks: Benchmarks,
+    /// `dora-team/dora.dev@<commit> (<date>)`.
+    pub source: String,
+    /// The benchmark file and the scoring code in that repository.
+    pub files: Vec<&'static str>,
+}
+
+impl QuickCheckSource {
+    /// The source of `population`'s benchmarks.
+    pub fn of(population: &Population) -> QuickCheckSource {
+        QuickCheckSource {
+            population: population.clone(),
+            benchmarks: population.benchmarks(),
+            source: format!(
+                "{}@{} ({})",
+                quickcheck::SOURCE_REPO,
+                quickcheck::SOURCE_COMMIT,
+                quickcheck::SOURCE_DATE
+            ),
+            files: vec![population.file(), quickcheck::SOURCE_CODE],
+        }
+    }
+}
+
+/// The columns of the 2025 scores in the metrics frame, with the metric each scores.
+pub const SCORE_COLUMNS: &[(&str, &str)] = &[
+    ("score_lead_time", "lead_time"),
+    ("score_deploy_frequency", "deploy_frequency"),
+    ("score_recovery", "recovery"),
+    ("score_change_fail_rate", "change_fail_rate"),
+    ("score_rework_rate", "rework_rate"),
+    ("score_overall", "overall"),
+];
 
 /// The result: rows, the same as a frame, and the summary.
 #[derive(Debug, Clone)]
@@ -158,6 +203,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ("automated_rollback_share", "rollback and revert deployments that were automated (the deploy log's trigger, an actor in [rollback] automated_actors, or within [rollback] automated_within of the detection) / all of them"),
     ("defects_per_deployment", "incidents linked to a deployment by a failure signal / deployments"),
     ("tests_green_share", "deployments whose tests passed on what they shipped / deployments (unknown counts as not green)"),
+    ("benchmarks_2025", "dora.dev Quick Check score 0-10 per metric (10 best), beside the 2025 population mean +/- sd: lead time and recovery medians as answers <1h, <1d, <1w, <30d, <180d, more; deploy frequency on demand when >= 3 deploy days/week with >= 2 deployments per deploy day, daily at >= 3, weekly >= 1, monthly >= 12/52, six-monthly >= 2/52; rates as whole percents; score = (answer-1)/5*10 or 10 - percent/10"),
     ("pr_breakdown", "per PR first deployed in the period: coding = first commit -> opened, pickup = opened -> first review, review = first review -> merged, waiting = merged -> deployed"),
 ];
 
@@ -253,7 +299,14 @@ impl Bucket {
         self.safety.extend(o.safety.iter().cloned());
     }
 
-    fn finish(&self, period: String, start: NaiveDate, days: i64, year: u16) -> PeriodMetrics {
+    fn finish(
+        &self,
+        period: String,
+        start: NaiveDate,
+        days: i64,
+        year: u16,
+        population: &Population,
+    ) -> PeriodMetrics {
         let h = |v: Option<f64>| v.map(|x| x / 3600.0);
         let rate = |n: i64| (self.deployments > 0).then(|| n as f64 / self.deployments as f64);
         let per_week = if days > 0 {
@@ -282,6 +335,29 @@ impl Bucket {
                 bootstrap: false,
             },
         );
+        let rework_rate = rate(self.rework);
+        // 2025 has no tiers: the Quick Check scores instead, never a label.
+        let tiered = year != quickcheck::YEAR;
+        let tier = |metric: &str, v: Option<f64>| {
+            tiered
+                .then(|| tiers::tier(year, metric, v))
+                .flatten()
+                .map(str::to_string)
+        };
+        let quick_check = (!tiered).then(|| {
+            quickcheck::quick_check(
+                &Measured {
+                    lead_time_h: lead_median,
+                    deploy_days_per_week: per_week,
+                    deployments: self.deployments,
+                    deploy_days: self.days.len() as i64,
+                    recovery_h: recovery,
+                    change_fail_rate: cfr,
+                    rework_rate,
+                },
+                population,
+            )
+        });
         PeriodMetrics {
             time_to_detect_median_h: net.time_to_detect.median_h,
             time_to_detect_p90_h: net.time_to_detect.p90_h,
@@ -308,7 +384,7 @@ impl Bucket {
             change_fail_rate: cfr,
             recovery_median_h: recovery,
             rework: self.rework,
-            rework_rate: rate(self.rework),
+            rework_rate,
             batch_commits_median: quantile(&self.batch_commits, 0.5),
             batch_commits_p90: quantile(&self.batch_commits, 0.9),
             batch_prs_median: quantile(&self.batch_prs, 0.5),
@@ -319,13 +395,14 @@ impl Bucket {
             clock_skew: self.clock_skew,
             baseline_commits: self.baseline,
             low_confidence: self.deployments < LOW_CONFIDENCE_BELOW,
-            tier_deploy_frequency: (self.deployments > 0)
-                .then(|| tiers::tier(year, "deploy_frequency", Some(per_week)))
-                .flatten()
-                .map(str::to_string),
-            tier_lead_time: tiers::tier(year, "lead_time", lead_median).map(str::to_string),
-            tier_change_fail_rate: tiers::tier(year, "change_fail_rate", cfr).map(str::to_string),
-            tier_recovery: tiers::tier(year, "recovery", recovery).map(str::to_string),
+            tier_deploy_frequency: tier(
+                "deploy_frequency",
+                (self.deployments > 0).then_some(per_week),
+            ),
+            tier_lead_time: tier("lead_time", lead_median),
+            tier_change_fail_rate: tier("change_fail_rate", cfr),
+            tier_recovery: tier("recovery", recovery),
+            quick_check,
             prs: self.prs,
             coding_median_h: h(quantile(&self.coding, 0.5)),
             pickup_median_h: h(quantile(&self.pickup, 0.5)),
@@ -358,12 +435,13 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
         }
     }
     let year = opts.tiers.unwrap_or(config.tiers);
-    if !tiers::YEARS.contains(&year) {
+    if !crate::config::benchmark_years().contains(&year) {
         return Err(Error::Invalid(format!(
-            "no tier table for {year}; known years: {:?}",
-            tiers::YEARS
+            "no benchmarks for {year}; known years: {:?}",
+            crate::config::benchmark_years()
         )));
     }
+    let population = &config.population;
     let lo = opts.since.map(|d| {
         d.and_hms_opt(0, 0, 0)
             .expect("valid")
@@ -560,14 +638,14 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
             let days = (to - from).num_days().max(0);
             let empty = Bucket::default();
             let b = buckets.get(&start).map(|x| &x.2).unwrap_or(&empty);
-            periods.push(b.finish(key, start, days, year));
+            periods.push(b.finish(key, start, days, year, population));
             total.absorb(b);
             total_days += days;
             d = next;
         }
-        periods.push(total.finish("all".into(), first, total_days, year));
+        periods.push(total.finish("all".into(), first, total_days, year, population));
     }
-    let frame = frame_of(&periods, has_prs)?;
+    let frame = frame_of(&periods, has_prs, year == quickcheck::YEAR)?;
     Ok(Metrics {
         periods,
         frame,
@@ -576,16 +654,22 @@ pub fn metrics(store: &Store, config: &Config, opts: &MetricsOptions) -> Result<
             repo: opts.repo.clone(),
             by: opts.by,
             tiers_year: year,
+            benchmarks: (year == quickcheck::YEAR).then(|| QuickCheckSource::of(population)),
             lead_time_start: config.lead_time_start.as_str(),
             low_confidence_below: LOW_CONFIDENCE_BELOW,
             has_pull_requests: has_prs,
             config: config.describe(),
-            definitions: DEFINITIONS.to_vec(),
+            // The 2025 mapping only where 2025 scores are shown.
+            definitions: DEFINITIONS
+                .iter()
+                .filter(|(m, _)| (*m == "benchmarks_2025") == (year == quickcheck::YEAR))
+                .copied()
+                .collect(),
         },
     })
 }
 
-fn frame_of(rows: &[PeriodMetrics], with_prs: bool) -> Result<DataFrame> {
+fn frame_of(rows: &[PeriodMetrics], with_prs: bool, scored: bool) -> Result<DataFrame> {
     let s = |f: fn(&PeriodMetrics) -> String| rows.iter().map(f).collect::<Vec<_>>();
     let i = |f: fn(&PeriodMetrics) -> i64| rows.iter().map(f).collect::<Vec<_>>();
     let o = |f: fn(&PeriodMetrics) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
@@ -615,10 +699,6 @@ fn frame_of(rows: &[PeriodMetrics], with_prs: bool) -> Result<DataFrame> {
         "clock_skew" => i(|r| r.clock_skew),
         "baseline_commits" => i(|r| r.baseline_commits),
         "low_confidence" => rows.iter().map(|r| r.low_confidence).collect::<Vec<_>>(),
-        "tier_deploy_frequency" => t(|r| r.tier_deploy_frequency.clone()),
-        "tier_lead_time" => t(|r| r.tier_lead_time.clone()),
-        "tier_change_fail_rate" => t(|r| r.tier_change_fail_rate.clone()),
-        "tier_recovery" => t(|r| r.tier_recovery.clone()),
         "time_to_detect_median_h" => o(|r| r.time_to_detect_median_h),
         "time_to_detect_p90_h" => o(|r| r.time_to_detect_p90_h),
         "time_to_restore_median_h" => o(|r| r.time_to_restore_median_h),
@@ -632,6 +712,37 @@ fn frame_of(rows: &[PeriodMetrics], with_prs: bool) -> Result<DataFrame> {
         "tests_green_share" => o(|r| r.tests_green_share),
     )
     .map_err(polars_err("building metrics"))?;
+    // 2023/2024: the tier labels; 2025: the Quick Check scores, no label.
+    let bench = if scored {
+        let cols: Vec<Column> = SCORE_COLUMNS
+            .iter()
+            .map(|(name, metric)| {
+                let v: Vec<Option<f64>> = rows
+                    .iter()
+                    .map(|r| {
+                        let q = r.quick_check.as_ref()?;
+                        match *metric {
+                            "overall" => q.overall,
+                            m => q.get(m).map(|s| s.score),
+                        }
+                    })
+                    .collect();
+                Column::new((*name).into(), v)
+            })
+            .collect();
+        DataFrame::new(rows.len(), cols)
+    } else {
+        df!(
+            "tier_deploy_frequency" => t(|r| r.tier_deploy_frequency.clone()),
+            "tier_lead_time" => t(|r| r.tier_lead_time.clone()),
+            "tier_change_fail_rate" => t(|r| r.tier_change_fail_rate.clone()),
+            "tier_recovery" => t(|r| r.tier_recovery.clone()),
+        )
+    }
+    .map_err(polars_err("building metrics"))?;
+    df = df
+        .hstack(bench.columns())
+        .map_err(polars_err("building metrics"))?;
     if with_prs {
         let extra = df!(
             "prs" => i(|r| r.prs),

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::DataFrame;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::frame::Cols;
@@ -23,7 +23,7 @@ pub const RESAMPLES: usize = 2000;
 pub const SEED: u64 = 42;
 
 /// One deployment's safety-net evidence (a `deployment_stats` row).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SafetyRow {
     pub repo: String,
     pub environment: String,
@@ -109,7 +109,7 @@ pub fn safety_rows(df: &DataFrame) -> Result<Vec<SafetyRow>> {
 }
 
 /// `k` of `n`, with its Wilson 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Share {
     pub k: usize,
     pub n: usize,
@@ -132,7 +132,7 @@ impl Share {
 }
 
 /// A distribution of spans, in hours: median with its bootstrap interval, p90.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spans {
     pub n: usize,
     pub median_h: Option<f64>,
@@ -159,7 +159,7 @@ impl Spans {
 
 /// Test evidence: how many deployments shipped with green tests, and how
 /// often those failed against the rest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestEvidence {
     /// Deployments whose test result is known (passed or not).
     pub known: usize,
@@ -174,7 +174,7 @@ pub struct TestEvidence {
 }
 
 /// Rollback evidence: automated rollbacks of all, and recovery per class.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RollbackEvidence {
     /// Automated rollback and revert deployments, of all of them.
     pub automated: Share,
@@ -185,7 +185,7 @@ pub struct RollbackEvidence {
 }
 
 /// Defects: incidents per deployment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DefectEvidence {
     /// Incidents linked to a deployment by a failure signal.
     pub incidents: i64,
@@ -200,7 +200,7 @@ pub struct DefectEvidence {
 }
 
 /// How each failure was first detected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Detection {
     /// `status`, `incident`, `revert`, `rollback`, `hotfix`.
     pub signal: String,
@@ -210,7 +210,7 @@ pub struct Detection {
 }
 
 /// The safety net over a set of deployments.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SafetyNet {
     pub deployments: usize,
     pub failures: Share,
@@ -352,7 +352,7 @@ pub const MAX_RESTORE_H: f64 = 24.0;
 pub const MIN_AUTOMATED_SHARE: f64 = 0.5;
 
 /// One line of the safety-net table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetMetric {
     Deployments,
@@ -386,7 +386,7 @@ impl NetMetric {
 }
 
 /// A value with its 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Value {
     pub value: Option<f64>,
     pub lo: Option<f64>,
@@ -396,7 +396,7 @@ pub struct Value {
 }
 
 /// How a line moved against the previous period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trend {
     /// The intervals do not overlap, and this one is on the better side.
@@ -413,7 +413,7 @@ pub enum Trend {
 }
 
 /// One line of the table: this period, the previous one, and the trend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetLine {
     pub metric: NetMetric,
     pub now: Value,
@@ -422,7 +422,7 @@ pub struct NetLine {
 }
 
 /// What keeps the data from supporting "safe to deploy more often".
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "gap", rename_all = "snake_case")]
 pub enum Gap {
     /// No deployment has a test result (`tests_passed`).
@@ -444,7 +444,7 @@ pub enum Gap {
 }
 
 /// The verdict the intervals support.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Every bar cleared on the least favourable side of its interval, and nothing missing.
     pub safe_to_deploy_more_often: bool,
@@ -454,7 +454,7 @@ pub struct Verdict {
 }
 
 /// The safety-net section: this period, the previous one of the same length, the table and the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetSection {
     /// µs UTC, `[start, end)`.
     pub start: i64,
@@ -586,15 +586,15 @@ pub fn verdict(net: &SafetyNet, has_incidents: bool) -> Verdict {
     }
 }
 
-/// The section for `[start, end)` against the period of the same length just before it.
+/// The section for `[start, end)` against `[previous_start, start)` (µs UTC).
 pub fn net_section(
     rows: &[SafetyRow],
+    previous_start: i64,
     start: i64,
     end: i64,
     weighted: bool,
     has_incidents: bool,
 ) -> NetSection {
-    let previous_start = start - (end - start);
     let opts = NetOptions {
         weighted,
         bootstrap: true,
@@ -861,7 +861,7 @@ mod tests {
             r.deployed_at = i as i64 * 10;
         }
         // [30, 60) against [0, 30): d3 d4 d5 now, d0 d1 d2 (both failures) before.
-        let s = net_section(&rows, 30, 60, false, true);
+        let s = net_section(&rows, 0, 30, 60, false, true);
         assert_eq!(s.previous_start, 0);
         assert_eq!((s.now.deployments, s.now.failures.k), (3, 0));
         assert_eq!((s.previous.deployments, s.previous.failures.k), (3, 2));

@@ -492,7 +492,7 @@ impl SplitMix64 {
 }
 
 /// A percentile bootstrap confidence interval of `stat(after) − stat(before)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BootstrapCi {
     pub estimate: f64,
     pub lo: f64,

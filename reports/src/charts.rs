@@ -117,6 +117,29 @@ pub struct ScoreRow {
     pub thresholds: Vec<String>,
 }
 
+/// Each metric's DORA 2025 Quick Check score (0–10, 10 best) beside the
+/// population's mean ± 1 sd; 2025 has no tiers, so no tier is named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickCheckCard {
+    pub year: u16,
+    /// The population compared with, e.g. "All industries".
+    pub population: String,
+    pub rows: Vec<QuickCheckRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuickCheckRow {
+    pub metric: String,
+    /// The measured value as printed, e.g. "18 h".
+    pub value: String,
+    /// The survey answer it maps to, e.g. "Less than one day".
+    pub answer: String,
+    /// `None`: no value this period, so no score.
+    pub score: Option<f64>,
+    pub mean: f64,
+    pub sd: f64,
+}
+
 /// Any chart flowmeter draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
@@ -131,7 +154,9 @@ pub enum Chart {
     StageTimes(StageTimes),
     Drift(Drift),
     Scorecard(Scorecard),
+    QuickCheck(QuickCheckCard),
     WhatIfLeadTime(WhatIfLeadTime),
+    SafetyNet(crate::safety::SafetyTable),
 }
 
 impl Chart {
@@ -148,7 +173,9 @@ impl Chart {
             Chart::StageTimes(_) => "stage-times",
             Chart::Drift(_) => "drift",
             Chart::Scorecard(_) => "scorecard",
+            Chart::QuickCheck(_) => "quick-check",
             Chart::WhatIfLeadTime(_) => "whatif-lead-time",
+            Chart::SafetyNet(_) => "safety-net",
         }
     }
 
@@ -189,7 +216,12 @@ impl Chart {
                 Some(y) => format!("DORA performance tiers ({y} benchmarks)"),
                 None => "DORA performance tiers".to_string(),
             },
+            Chart::QuickCheck(c) => format!(
+                "DORA {} Quick Check scores vs {} (mean ± sd)",
+                c.year, c.population
+            ),
             Chart::WhatIfLeadTime(_) => "Lead time under other release cadences".to_string(),
+            Chart::SafetyNet(t) => crate::safety::title(t),
         }
     }
 
@@ -212,7 +244,9 @@ impl Chart {
             Chart::StageTimes(c) => stage_times(c, &title, area),
             Chart::Drift(c) => drift(c, &title, area),
             Chart::Scorecard(c) => scorecard(c, &title, area),
+            Chart::QuickCheck(c) => quick_check(c, &title, area),
             Chart::WhatIfLeadTime(c) => whatif_lead_time(c, &title, area),
+            Chart::SafetyNet(t) => crate::safety::draw(t, &title, area),
         }
     }
 }
@@ -1209,6 +1243,173 @@ where
                 style.pos(center),
             ))?;
         }
+    }
+    Ok(())
+}
+
+fn quick_check<DB: DrawingBackend>(
+    c: &QuickCheckCard,
+    title: &str,
+    area: &DrawingArea<DB, Shift>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    if c.rows.is_empty() {
+        return no_data(area, title, "no metrics");
+    }
+    let sz = Sizes::of(area);
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let m = sz.px(40.0) as i32;
+    area.draw(&Text::new(title.to_string(), (m, m / 2), sz.title()))?;
+    let top = sz.px(110.0) as i32;
+    // One header row, the metric rows, and the 0–10 axis labels.
+    let rows = c.rows.len() as i32 + 2;
+    let row_h = ((h - top - m) / rows).min(sz.px(140.0) as i32);
+    // Columns: metric 24%, value and answer 26%, the 0–10 track the rest.
+    let col_metric = m;
+    let col_value = m + (w - 2 * m) * 24 / 100;
+    let pad = sz.px(30.0) as i32;
+    let col_track = m + (w - 2 * m) * 50 / 100 + pad;
+    let track_w = w - m - pad - col_track;
+    let x_of = |score: f64| col_track + (score.clamp(0.0, 10.0) / 10.0 * track_w as f64) as i32;
+    let mid = |y: i32| y + row_h / 2;
+    let gap = sz.px(16.0) as f64;
+    let left = Pos::new(HPos::Left, VPos::Center);
+    let center = Pos::new(HPos::Center, VPos::Center);
+    let metric_px = c
+        .rows
+        .iter()
+        .map(|r| {
+            fit(
+                28.0 * sz.s,
+                (col_value - col_metric) as f64 - gap,
+                &r.metric,
+            )
+        })
+        .fold(f64::INFINITY, f64::min);
+    let value_px = c
+        .rows
+        .iter()
+        .map(|r| {
+            fit(
+                28.0 * sz.s,
+                (col_track - pad - col_value) as f64 - gap,
+                &r.value,
+            )
+        })
+        .fold(f64::INFINITY, f64::min);
+    let answer_px = c
+        .rows
+        .iter()
+        .map(|r| {
+            fit(
+                21.0 * sz.s,
+                (col_track - pad - col_value) as f64 - gap,
+                &r.answer,
+            )
+        })
+        .fold(21.0 * sz.s, f64::min);
+    // Headers shrink to their columns, one size for all three.
+    let (h_value, h_track) = ("this period", "score 0–10; band: mean ± 1 sd");
+    let header_px = fit(
+        28.0 * sz.s,
+        (col_track - pad - col_value) as f64 - gap,
+        h_value,
+    )
+    .min(fit(28.0 * sz.s, track_w as f64, h_track));
+    let header = (FONT, header_px, FontStyle::Bold).into_font().color(&BLACK);
+    area.draw(&Text::new(
+        "metric",
+        (col_metric, mid(top)),
+        header.clone().pos(left),
+    ))?;
+    area.draw(&Text::new(
+        h_value,
+        (col_value, mid(top)),
+        header.clone().pos(left),
+    ))?;
+    area.draw(&Text::new(h_track, (col_track, mid(top)), header.pos(left)))?;
+    let band = oi::SKY_BLUE.mix(0.35);
+    for (r, row) in c.rows.iter().enumerate() {
+        let y = top + row_h * (r as i32 + 1);
+        area.draw(&PathElement::new(
+            vec![(m, y), (w - m, y)],
+            GREY.mix(0.5).stroke_width(1),
+        ))?;
+        area.draw(&Text::new(
+            row.metric.clone(),
+            (col_metric, mid(y)),
+            (FONT, metric_px).into_font().color(&BLACK).pos(left),
+        ))?;
+        area.draw(&Text::new(
+            row.value.clone(),
+            (col_value, y + row_h * 35 / 100),
+            (FONT, value_px, FontStyle::Bold)
+                .into_font()
+                .color(&BLACK)
+                .pos(left),
+        ))?;
+        area.draw(&Text::new(
+            row.answer.clone(),
+            (col_value, y + row_h * 72 / 100),
+            (FONT, answer_px).into_font().color(&GREY).pos(left),
+        ))?;
+        // The track, the population band and mean, then the score on top.
+        let ty = y + row_h * 60 / 100;
+        area.draw(&PathElement::new(
+            vec![(col_track, ty), (col_track + track_w, ty)],
+            GREY.mix(0.6).stroke_width(sz.px(3.0)),
+        ))?;
+        let bh = sz.px(14.0) as i32;
+        area.draw(&Rectangle::new(
+            [
+                (x_of(row.mean - row.sd), ty - bh),
+                (x_of(row.mean + row.sd), ty + bh),
+            ],
+            band.filled(),
+        ))?;
+        let mh = sz.px(22.0) as i32;
+        area.draw(&PathElement::new(
+            vec![(x_of(row.mean), ty - mh), (x_of(row.mean), ty + bh)],
+            BLACK.stroke_width(sz.px(2.0)),
+        ))?;
+        // Below the band, clear of the mean's tick.
+        area.draw(&Text::new(
+            format!("mean {:.1} ± {:.1}", row.mean, row.sd),
+            (x_of(row.mean), ty + bh + sz.px(16.0) as i32),
+            sz.note().pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+        match row.score {
+            Some(s) => {
+                let x = x_of(s);
+                let r = sz.px(11.0) as i32;
+                area.draw(&Circle::new((x, ty), r, oi::BLUE.filled()))?;
+                area.draw(&Text::new(
+                    format!("{s:.1}"),
+                    (x, ty - r - sz.px(4.0) as i32),
+                    sz.label_bold()
+                        .color(&oi::BLUE)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                ))?;
+            }
+            None => {
+                area.draw(&Text::new(
+                    "no score (no value)",
+                    (col_track, ty - mh),
+                    sz.note().pos(Pos::new(HPos::Left, VPos::Bottom)),
+                ))?;
+            }
+        }
+    }
+    let y = top + row_h * (c.rows.len() as i32 + 1);
+    for t in (0..=10).step_by(2) {
+        area.draw(&Text::new(
+            t.to_string(),
+            (x_of(t as f64), y + row_h / 4),
+            sz.tick().pos(center),
+        ))?;
     }
     Ok(())
 }

@@ -9,11 +9,13 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{
-    Chart, DrawResult, FailureByBatch, LeadTimeHistogram, Scorecard, StageTimes, WhatIfLeadTime,
+    Chart, DrawResult, FailureByBatch, LeadTimeHistogram, QuickCheckCard, Scorecard, StageTimes,
+    WhatIfLeadTime,
 };
 use crate::error::Result;
 use crate::escape_html;
 use crate::render::{png_with, to_svg, write_text};
+use crate::safety::SafetyReport;
 use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
 pub use flowmeter_analysis::digest::{DeckNumbers, RiskFit, TrainWait};
 
@@ -43,11 +45,19 @@ pub struct Deck {
     /// period and environment (deck.json carries them; the scorecard prints them).
     #[serde(default)]
     pub numbers: DeckNumbers,
+    /// 2023/2024: the tier scorecard (empty rows' tiers for 2025).
     pub tiers: Scorecard,
+    /// 2025: the Quick Check scores beside the population mean ± sd; when
+    /// present it replaces the tier slide, and no tier is named.
+    #[serde(default)]
+    pub quick_check: Option<QuickCheckCard>,
     pub waiting: Waiting,
     pub batch_risk: BatchRisk,
     /// `None` until the what-if analysis exists: the slide is then left out.
     pub whatif: Option<WhatIfLeadTime>,
+    /// The safety net of the last quarter, with its verdict.
+    #[serde(default)]
+    pub safety: Option<SafetyReport>,
 }
 
 /// "How long a change waits, and where."
@@ -89,29 +99,64 @@ pub struct Slide {
     pub chart: Option<Chart>,
 }
 
-impl Deck {
-    /// The slides in order. The what-if slide is present only with what-if results.
-    pub fn slides(&self) -> Vec<Slide> {
-        let mut out = vec![Slide {
-            id: "title".into(),
-            title: self.title.clone(),
-            big: self.period.clone(),
-            big_caption: self.scope.clone(),
-            bullets: vec![
-                "Where we are against the DORA tiers".into(),
-                "How long a change waits, and where".into(),
-                "What batch size does to failure".into(),
-                if self.whatif.is_some() {
-                    "What smaller, more frequent releases would change".into()
-                } else {
-                    "Not available: what-if cadences (the what-if analysis has not run), so that slide is left out".into()
-                },
-            ],
-            notes: vec![],
-            chart: None,
-        }];
+/// "Do tests, monitoring and rollback keep deployments safe?": the table and the verdict.
+fn safety_slide(s: &SafetyReport) -> Slide {
+    let safe = s.numbers.verdict.safe_to_deploy_more_often;
+    let mut bullets = vec![s.verdict.clone()];
+    bullets.extend(s.reasons.iter().cloned());
+    Slide {
+        id: "safety-net".into(),
+        title: "Do tests, monitoring and rollback keep deployments safe?".into(),
+        big: if safe {
+            "Supported".into()
+        } else {
+            "Not yet shown".into()
+        },
+        big_caption: format!(
+            "that deploying more often is safe, on {} (95% intervals)",
+            s.table.period
+        ),
+        bullets,
+        notes: vec![s.bars.clone()],
+        chart: Some(Chart::SafetyNet(s.table.clone())),
+    }
+}
 
-        // Tiers.
+/// The 2025 slide: each score beside the population mean ± sd, no tier.
+fn quick_check_slide(q: &QuickCheckCard) -> Slide {
+    let scored: Vec<_> = q
+        .rows
+        .iter()
+        .filter(|r| r.metric != "Overall")
+        .filter_map(|r| Some((r, r.score?)))
+        .collect();
+    let at_or_above = scored.iter().filter(|(r, s)| *s >= r.mean).count();
+    // Short bullets: the chart beside them carries values and answers.
+    let bullets: Vec<String> = q
+        .rows
+        .iter()
+        .map(|r| match r.score {
+            Some(s) => format!("{}: {s:.1} (mean {:.1} ± {:.1})", r.metric, r.mean, r.sd),
+            None => format!("{}: no score (mean {:.1} ± {:.1})", r.metric, r.mean, r.sd),
+        })
+        .collect();
+    let notes = vec![format!(
+        "Scored 0–10 (10 best) as the dora.dev Quick Check scores each survey answer; population: {}, DORA {} survey, which has no tiers.",
+        q.population, q.year
+    )];
+    Slide {
+        id: "scores".into(),
+        title: format!("Where we are against the DORA {} population", q.year),
+        big: format!("{at_or_above} of {}", scored.len()),
+        big_caption: format!("metrics at or above the {} mean", q.population),
+        bullets,
+        notes,
+        chart: Some(Chart::QuickCheck(q.clone())),
+    }
+}
+
+impl Deck {
+    fn tier_slide(&self) -> Slide {
         let rated: Vec<&Tier> = self
             .tiers
             .rows
@@ -138,7 +183,7 @@ impl Deck {
         if let Some(y) = self.tiers.tier_year {
             bullets.push(format!("Tier thresholds from the DORA {y} report."));
         }
-        out.push(Slide {
+        Slide {
             id: "tiers".into(),
             title: "Where we are against the DORA tiers".into(),
             big: format!("{good} of {}", rated.len()),
@@ -146,7 +191,39 @@ impl Deck {
             bullets,
             notes: vec![],
             chart: Some(Chart::Scorecard(self.tiers.clone())),
-        });
+        }
+    }
+
+    /// The slides in order. The what-if slide is present only with what-if results.
+    pub fn slides(&self) -> Vec<Slide> {
+        let mut out = vec![Slide {
+            id: "title".into(),
+            title: self.title.clone(),
+            big: self.period.clone(),
+            big_caption: self.scope.clone(),
+            bullets: vec![
+                if self.quick_check.is_some() {
+                    "Where we are against the DORA 2025 population".into()
+                } else {
+                    "Where we are against the DORA tiers".into()
+                },
+                "How long a change waits, and where".into(),
+                "What batch size does to failure".into(),
+                "Whether tests, monitoring and rollback keep deployments safe".into(),
+                if self.whatif.is_some() {
+                    "What smaller, more frequent releases would change".into()
+                } else {
+                    "Not available: what-if cadences (the what-if analysis has not run), so that slide is left out".into()
+                },
+            ],
+            notes: vec![],
+            chart: None,
+        }];
+
+        match &self.quick_check {
+            Some(q) => out.push(quick_check_slide(q)),
+            None => out.push(self.tier_slide()),
+        }
 
         // Waiting.
         let w = &self.waiting;
@@ -310,6 +387,10 @@ impl Deck {
             notes: vec![],
             chart: Some(Chart::FailureByBatch(b.buckets.clone())),
         });
+
+        if let Some(s) = &self.safety {
+            out.push(safety_slide(s));
+        }
 
         // What-if, only with results.
         if let Some(wi) = &self.whatif {

@@ -26,6 +26,7 @@ mod deck;
 mod error;
 mod monthly;
 mod render;
+mod safety;
 mod style;
 #[cfg(test)]
 mod tests;
@@ -34,18 +35,20 @@ mod words;
 pub use charts::{
     BatchBucket, BatchPoint, BatchSizes, ChangeFailRate, Chart, DeploysPerWeek, Drift, DriftPoint,
     DriftSeries, FailMonth, FailureByBatch, HistogramBin, LeadTimeHistogram, LeadTimeMonth,
-    LeadTimeMonthly, RecoveryPoint, RecoveryTimes, ReferenceLine, ScoreRow, Scorecard, StagePeriod,
-    StageTimes, TierBand, WeekCount, WhatIfLeadTime, WhatIfPolicy,
+    LeadTimeMonthly, QuickCheckCard, QuickCheckRow, RecoveryPoint, RecoveryTimes, ReferenceLine,
+    ScoreRow, Scorecard, StagePeriod, StageTimes, TierBand, WeekCount, WhatIfLeadTime,
+    WhatIfPolicy,
 };
 pub use deck::{
     write_deck, BatchRisk, Deck, DeckNumbers, RiskFit, Slide, TrainWait, Waiting, SLIDE_SIZE,
 };
 pub use error::{Error, Result};
 pub use monthly::{
-    write_monthly, Better, Definition, DeploymentRow, Figure, Finding, Headline, MonthlyReport,
-    Sentence, Unit, Written,
+    write_monthly, Better, Definition, DeploymentRow, Figure, Finding, Headline, HeadlineScore,
+    MonthlyReport, Sentence, Unit, Written,
 };
 pub use render::{to_rgb, to_svg, write_png, PNG_SIZE, SVG_SIZE};
+pub use safety::{safety_report, SafetyReport, SafetyTable, SafetyTableRow};
 pub use style::{fmt_hours, fmt_pct, okabe_ito, register_fonts, tier_color, Tier};
 pub use words::{deck_report, monthly_report};
 

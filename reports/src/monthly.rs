@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::charts::{Chart, Drift, StageTimes};
 use crate::error::Result;
 use crate::render::{to_svg, write_png, write_text, PNG_SIZE, SVG_SIZE};
+use crate::safety::SafetyReport;
 use crate::style::{fmt_hours, fmt_pct, trim, Tier};
 use crate::{escape_html, escape_markdown};
 pub use flowmeter_analysis::digest::DeploymentRow;
@@ -26,6 +27,10 @@ pub struct MonthlyReport {
     /// The environment the DORA metrics are computed for.
     pub environment: String,
     pub tier_year: Option<u16>,
+    /// 2025: what the scores are compared with, as printed ("DORA 2025
+    /// Quick Check scores (0–10) beside the All industries mean ± sd").
+    #[serde(default)]
+    pub benchmark: Option<String>,
     pub headline: Vec<Headline>,
     /// The five largest deployments of the month, largest first.
     pub largest_deployments: Vec<DeploymentRow>,
@@ -38,6 +43,9 @@ pub struct MonthlyReport {
     /// Metric definitions the numbers use.
     pub definitions: Vec<Definition>,
     pub figures: Vec<Figure>,
+    /// The safety net of the quarter ending with the month, with its verdict.
+    #[serde(default)]
+    pub safety: Option<SafetyReport>,
 }
 
 /// One headline metric.
@@ -53,10 +61,33 @@ pub struct Headline {
     pub n: u64,
     pub better: Better,
     pub tier: Option<Tier>,
+    /// 2025: the Quick Check score beside the population mean ± sd.
+    #[serde(default)]
+    pub score: Option<HeadlineScore>,
     /// Fewer than 10 deployments behind the number.
     pub low_confidence: bool,
     /// The slug of the figure that shows this metric.
     pub figure: Option<String>,
+}
+
+/// A headline metric's DORA 2025 Quick Check score and the population's
+/// mean ± sd (no tier: 2025 has none).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeadlineScore {
+    /// 0–10, 10 best; `None` without a value this month.
+    pub score: Option<f64>,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+impl HeadlineScore {
+    /// "6.0 (mean 5.5 ± 2.4)", or "– (mean 5.5 ± 2.4)" without a score.
+    pub fn text(&self) -> String {
+        let s = self
+            .score
+            .map_or_else(|| "–".to_string(), |s| format!("{s:.1}"));
+        format!("{s} (mean {:.1} ± {:.1})", self.mean, self.sd)
+    }
 }
 
 /// How a headline value is printed.
@@ -129,6 +160,7 @@ struct Summary<'a> {
     repos: &'a [String],
     environment: &'a str,
     tier_year: Option<u16>,
+    benchmark: Option<&'a str>,
     headline: &'a [Headline],
     what_changed: Vec<Sentence>,
     largest_deployments: &'a [DeploymentRow],
@@ -141,6 +173,7 @@ struct Summary<'a> {
     unavailable: &'a [String],
     definitions: &'a [Definition],
     figures: Vec<FigureRef>,
+    safety: Option<&'a SafetyReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -157,6 +190,24 @@ pub struct Written {
 }
 
 impl MonthlyReport {
+    /// " · tiers: DORA 2024 benchmarks", or for 2025 " · " and the benchmark.
+    fn benchmark_note(&self) -> String {
+        match (&self.benchmark, self.tier_year) {
+            (Some(b), _) => format!(" · {b}"),
+            (None, Some(y)) => format!(" · tiers: DORA {y} benchmarks"),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The headline table's benchmark column: "tier", or the 2025 score.
+    fn benchmark_column(&self) -> &'static str {
+        if self.benchmark.is_some() {
+            "2025 score (mean ± sd)"
+        } else {
+            "tier"
+        }
+    }
+
     fn figure_number(&self, slug: &str) -> Option<usize> {
         self.figures
             .iter()
@@ -232,6 +283,9 @@ impl MonthlyReport {
             if let Some(tier) = h.tier {
                 let _ = write!(text, " DORA tier: {}.", tier.name());
             }
+            if let Some(sc) = h.score.filter(|s| s.score.is_some()) {
+                let _ = write!(text, " DORA 2025 Quick Check score: {}.", sc.text());
+            }
             if h.low_confidence {
                 text.push_str(" Treat it with caution: fewer than 10 deployments this month.");
             }
@@ -265,10 +319,7 @@ impl MonthlyReport {
             escape_html(&self.repos.join(", ")),
             escape_html(&self.environment),
             escape_html(&self.previous_month),
-            match self.tier_year {
-                Some(y) => format!(" · tiers: DORA {y} benchmarks"),
-                None => String::new(),
-            }
+            self.benchmark_note()
         );
         let _ = writeln!(
             h,
@@ -298,19 +349,21 @@ impl MonthlyReport {
         h.push_str("<section id=\"headline\">\n<h2>Headline numbers</h2>\n<table>\n<thead><tr><th>metric</th>");
         let _ = write!(
             h,
-            "<th>{}</th><th>{}</th><th>3-month median</th><th>tier</th><th>n</th></tr></thead>\n<tbody>\n",
+            "<th>{}</th><th>{}</th><th>3-month median</th><th>{}</th><th>n</th></tr></thead>\n<tbody>\n",
             escape_html(&self.month),
-            escape_html(&self.previous_month)
+            escape_html(&self.previous_month),
+            escape_html(self.benchmark_column())
         );
         for m in &self.headline {
             let f = |v: Option<f64>| v.map(|v| m.unit.format(v)).unwrap_or_else(|| "–".into());
-            let tier = match m.tier {
-                Some(t) => format!(
+            let tier = match (m.tier, m.score) {
+                (Some(t), _) => format!(
                     "<span class=\"tier\" style=\"background:{}\">{}</span>",
                     crate::style::css(crate::style::tier_color(t)),
                     t.name()
                 ),
-                None => "–".into(),
+                (None, Some(sc)) => escape_html(&sc.text()),
+                (None, None) => "–".into(),
             };
             let _ = writeln!(
                 h,
@@ -325,6 +378,40 @@ impl MonthlyReport {
             );
         }
         h.push_str("</tbody>\n</table>\n</section>\n");
+
+        if let Some(s) = &self.safety {
+            let t = &s.table;
+            let _ = writeln!(
+                h,
+                "<section id=\"safety-net\">\n<h2>Safety net</h2>\n<p><b>{}</b></p>\n<ul>",
+                escape_html(&s.verdict)
+            );
+            for r in &s.reasons {
+                let _ = writeln!(h, "<li>{}</li>", escape_html(r));
+            }
+            let _ = writeln!(
+                h,
+                "</ul>\n<table>\n<thead><tr><th>measure</th><th>{}</th><th>95% interval</th><th>{}</th><th>trend</th></tr></thead>\n<tbody>",
+                escape_html(&t.period),
+                escape_html(&t.previous_period)
+            );
+            for r in &t.rows {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td class=\"num\"><b>{}</b></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    escape_html(&r.measure),
+                    escape_html(&r.now),
+                    escape_html(&r.interval),
+                    escape_html(&r.previous),
+                    escape_html(&r.trend)
+                );
+            }
+            let _ = writeln!(
+                h,
+                "</tbody>\n</table>\n<p class=\"meta\">{}</p>\n</section>",
+                escape_html(&s.bars)
+            );
+        }
 
         h.push_str("<section id=\"figures\">\n<h2>Figures</h2>\n");
         for (i, fig) in self.figures.iter().enumerate() {
@@ -417,10 +504,7 @@ impl MonthlyReport {
             escape_markdown(&self.repos.join(", ")),
             escape_markdown(&self.environment),
             escape_markdown(&self.previous_month),
-            match self.tier_year {
-                Some(y) => format!(" · tiers: DORA {y} benchmarks"),
-                None => String::new(),
-            }
+            escape_markdown(&self.benchmark_note())
         );
         let _ = writeln!(m, "{}\n", escape_markdown(&self.generated_at));
         m.push_str("## What changed\n\n");
@@ -429,9 +513,10 @@ impl MonthlyReport {
         }
         let _ = writeln!(
             m,
-            "\n## Headline numbers\n\n| metric | {} | {} | 3-month median | tier | n |\n|---|--:|--:|--:|---|--:|",
+            "\n## Headline numbers\n\n| metric | {} | {} | 3-month median | {} | n |\n|---|--:|--:|--:|---|--:|",
             escape_markdown(&self.month),
-            escape_markdown(&self.previous_month)
+            escape_markdown(&self.previous_month),
+            self.benchmark_column()
         );
         for h in &self.headline {
             let f = |v: Option<f64>| v.map(|v| h.unit.format(v)).unwrap_or_else(|| "–".into());
@@ -442,7 +527,11 @@ impl MonthlyReport {
                 escape_markdown(&f(h.this_month)),
                 escape_markdown(&f(h.previous_month)),
                 escape_markdown(&f(h.trailing_3m_median)),
-                h.tier.map(|t| t.name()).unwrap_or("–"),
+                match (h.tier, h.score) {
+                    (Some(t), _) => t.name().to_string(),
+                    (None, Some(sc)) => escape_markdown(&sc.text()),
+                    (None, None) => "–".to_string(),
+                },
                 h.n,
                 if h.low_confidence {
                     " (low confidence)"
@@ -450,6 +539,35 @@ impl MonthlyReport {
                     ""
                 }
             );
+        }
+        if let Some(s) = &self.safety {
+            let t = &s.table;
+            let _ = writeln!(
+                m,
+                "\n## Safety net\n\n**{}**\n",
+                escape_markdown(&s.verdict)
+            );
+            for r in &s.reasons {
+                let _ = writeln!(m, "- {}", escape_markdown(r));
+            }
+            let _ = writeln!(
+                m,
+                "\n| measure | {} | 95% interval | {} | trend |\n|---|--:|--:|--:|---|",
+                escape_markdown(&t.period),
+                escape_markdown(&t.previous_period)
+            );
+            for r in &t.rows {
+                let _ = writeln!(
+                    m,
+                    "| {} | **{}** | {} | {} | {} |",
+                    escape_markdown(&r.measure),
+                    escape_markdown(&r.now),
+                    escape_markdown(&r.interval),
+                    escape_markdown(&r.previous),
+                    escape_markdown(&r.trend)
+                );
+            }
+            let _ = writeln!(m, "\n{}", escape_markdown(&s.bars));
         }
         m.push_str("\n## Figures\n\n");
         for (i, f) in self.figures.iter().enumerate() {
@@ -523,6 +641,7 @@ impl MonthlyReport {
             repos: &self.repos,
             environment: &self.environment,
             tier_year: self.tier_year,
+            benchmark: self.benchmark.as_deref(),
             headline: &self.headline,
             what_changed: self.what_changed(),
             largest_deployments: &self.largest_deployments,
@@ -537,6 +656,7 @@ impl MonthlyReport {
                 _ => None,
             }),
             unavailable: &self.unavailable,
+            safety: self.safety.as_ref(),
             definitions: &self.definitions,
             figures: self
                 .figures

@@ -269,6 +269,7 @@ pub(crate) fn all_charts() -> Vec<Chart> {
             ],
         }),
         Chart::Scorecard(scorecard()),
+        Chart::QuickCheck(quick_check_card()),
         Chart::WhatIfLeadTime(whatif()),
     ]
 }
@@ -417,8 +418,50 @@ fn repository_text_in_svg_is_escaped() {
     ));
 }
 
+pub(crate) fn quick_check_card() -> QuickCheckCard {
+    let r = |metric: &str, value: &str, answer: &str, score: Option<f64>, mean: f64, sd: f64| {
+        QuickCheckRow {
+            metric: metric.into(),
+            value: value.into(),
+            answer: answer.into(),
+            score,
+            mean,
+            sd,
+        }
+    };
+    // Means and sds of the 2025 "All industries" row, as transformed.
+    QuickCheckCard {
+        year: 2025,
+        population: "All industries".into(),
+        rows: vec![
+            r(
+                "Deployment frequency",
+                "2.5 days/week",
+                "Between once per day and once per week",
+                Some(6.0),
+                4.8,
+                2.8,
+            ),
+            r(
+                "Change lead time",
+                "18 h",
+                "Less than one day",
+                Some(8.0),
+                5.5,
+                2.4,
+            ),
+            r("Change fail rate", "12%", "12%", Some(8.8), 8.1, 2.1),
+            r("Recovery time", "–", "no value", None, 7.4, 2.1),
+            r("Rework rate", "3%", "3%", Some(9.7), 7.8, 2.2),
+            r("Overall", "mean of 4 scores", "", Some(8.125), 6.72, 1.2),
+        ],
+    }
+}
+
 fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
     Deck {
+        quick_check: None,
+        safety: None,
         numbers: Default::default(),
         title: "Delivery performance".into(),
         period: "2026-07-01 – 2026-10-31".into(),
@@ -479,6 +522,38 @@ fn deck_leaves_out_what_if_without_results_and_shows_it_with_them() {
         "{:?}",
         with[2].bullets
     );
+}
+
+#[test]
+fn deck_for_2025_shows_scores_beside_the_mean_and_no_tier() {
+    let d = Deck {
+        quick_check: Some(quick_check_card()),
+        ..deck(None)
+    };
+    let slides = d.slides();
+    let ids: Vec<&str> = slides.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["title", "scores", "waiting", "batch-risk"]);
+    let s = &slides[1];
+    // Scored metrics at or above their mean: 6.0 ≥ 4.8, 8.0 ≥ 5.5, 8.8 ≥ 8.1, 9.7 ≥ 7.8.
+    assert_eq!(s.big, "4 of 4");
+    assert_eq!(s.big_caption, "metrics at or above the All industries mean");
+    assert!(s
+        .bullets
+        .contains(&"Change lead time: 8.0 (mean 5.5 ± 2.4)".to_string()));
+    assert!(s
+        .bullets
+        .contains(&"Recovery time: no score (mean 7.4 ± 2.1)".to_string()));
+    let words = format!(
+        "{} {} {:?} {}",
+        s.title,
+        s.big_caption,
+        s.bullets,
+        slides[0].bullets.join(" ")
+    );
+    assert!(s.notes[0].contains("dora.dev Quick Check"), "{:?}", s.notes);
+    for tier in ["Elite", "High", "Medium", "Low", "tier"] {
+        assert!(!words.contains(tier), "{tier} in {words}");
+    }
 }
 
 #[test]

@@ -9,16 +9,32 @@ use flowmeter_analysis::{Limit, TierLimit, DEFINITIONS};
 
 use crate::charts::{
     BatchSizes, ChangeFailRate, Chart, DeploysPerWeek, Drift, FailMonth, FailureByBatch,
-    LeadTimeMonth, LeadTimeMonthly, RecoveryTimes, ReferenceLine, ScoreRow, Scorecard, StageTimes,
+    LeadTimeMonth, LeadTimeMonthly, QuickCheckCard, QuickCheckRow, RecoveryTimes, ReferenceLine,
+    ScoreRow, Scorecard, StageTimes,
 };
 use crate::deck::{BatchRisk, Deck, Waiting};
-use crate::monthly::{Better, Definition, Figure, Finding, Headline, MonthlyReport, Unit};
+use crate::monthly::{
+    Better, Definition, Figure, Finding, Headline, HeadlineScore, MonthlyReport, Unit,
+};
 use crate::style::{fmt_hours, fmt_pct};
 
 /// The monthly report of a digest.
 pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport {
     let (now, prev, tr) = (d.this(), d.previous(), &d.trailing_3m);
     let low = now.low_confidence;
+    // 2025: each metric's Quick Check score beside the population mean ± sd.
+    let score = |metric: &str| -> Option<HeadlineScore> {
+        let b = d.tiers.quick_check.as_ref()?.benchmarks.of(metric)?;
+        Some(HeadlineScore {
+            score: now
+                .quick_check
+                .as_ref()
+                .and_then(|q| q.get(metric))
+                .map(|m| m.score),
+            mean: b.mean,
+            sd: b.sd,
+        })
+    };
     let row = |metric: &str,
                unit: Unit,
                f: &dyn Fn(&PeriodFigures) -> Option<f64>,
@@ -26,6 +42,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
                n: u64,
                better: Better,
                tier: Option<crate::style::Tier>,
+               score: Option<HeadlineScore>,
                figure: Option<&str>| Headline {
         metric: metric.into(),
         unit,
@@ -35,6 +52,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
         n,
         better,
         tier,
+        score,
         low_confidence: low,
         figure: figure.map(str::to_string),
     };
@@ -48,6 +66,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             now.deployments,
             Higher,
             now.tiers.deploy_frequency,
+            score("deploy_frequency"),
             Some("deploys-per-week"),
         ),
         row(
@@ -58,6 +77,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             now.changes,
             Lower,
             now.tiers.lead_time,
+            score("lead_time"),
             Some("lead-time-monthly"),
         ),
         row(
@@ -68,6 +88,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             now.deployments,
             Lower,
             now.tiers.change_fail_rate,
+            score("change_fail_rate"),
             Some("change-fail-rate"),
         ),
         row(
@@ -78,6 +99,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             now.failed,
             Lower,
             now.tiers.recovery,
+            score("recovery"),
             Some("recovery-times"),
         ),
         row(
@@ -87,6 +109,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             tr.batch_median_commits,
             now.deployments,
             Lower,
+            None,
             None,
             Some("batch-sizes"),
         ),
@@ -98,6 +121,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
             now.deployments,
             Lower,
             None,
+            score("rework_rate"),
             None,
         ),
     ];
@@ -106,15 +130,54 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
     let w = format!("{first} to {month}");
     let y = d.tiers.year;
     let s = &d.series;
+    let bench = match quick_check_card(now, &d.tiers) {
+        Some(card) => fig(
+            Chart::QuickCheck(card),
+            format!("{month}; the dot is the month's score, the band the population mean ± 1 sd of the DORA {y} survey, scored as the dora.dev Quick Check scores the survey answer shown (no tiers in {y})."),
+        ),
+        None => fig(Chart::Scorecard(scorecard(now, &d.tiers)), format!("{month}; the filled cell is the tier reached.")),
+    };
+    let tiered = d.tiers.quick_check.is_none();
+    let cfr_caption = if tiered {
+        format!("{w}, over the DORA {y} tier bands (matched best tier first).")
+    } else {
+        format!("{w}.")
+    };
+    let recovery_caption = if tiered {
+        format!("From each failed deployment, {w}, to its recovery; dashed lines are the DORA {y} thresholds.")
+    } else {
+        format!("From each failed deployment, {w}, to its recovery.")
+    };
     let mut figures = vec![
-        fig(Chart::Scorecard(scorecard(now, &d.tiers)), format!("{month}; the filled cell is the tier reached.")),
-        fig(Chart::DeploysPerWeek(weekly(s)), format!("{w}; the line is the 4-week trailing mean.")),
-        fig(Chart::LeadTimeMonthly(lead_monthly(&d.months)), format!("Commit to production, {w}; the band holds the middle half of changes.")),
-        fig(Chart::LeadTimeHistogram(s.lead_histogram.clone()), format!("Changes deployed {w}, on bins that double in width.")),
-        fig(Chart::BatchSizes(batches(s)), format!("Non-merge commits shipped, {w}.")),
-        fig(Chart::ChangeFailRate(change_fail_rate(&d.months, &d.tiers)), format!("{w}, over the DORA {y} tier bands (matched best tier first).")),
-        fig(Chart::RecoveryTimes(recoveries(s, &d.tiers)), format!("From each failed deployment, {w}, to its recovery; dashed lines are the DORA {y} thresholds.")),
-        fig(Chart::FailureByBatch(by_batch(s)), format!("Production deployments {w}; whiskers are 95% Wilson intervals.")),
+        bench,
+        fig(
+            Chart::DeploysPerWeek(weekly(s)),
+            format!("{w}; the line is the 4-week trailing mean."),
+        ),
+        fig(
+            Chart::LeadTimeMonthly(lead_monthly(&d.months)),
+            format!("Commit to production, {w}; the band holds the middle half of changes."),
+        ),
+        fig(
+            Chart::LeadTimeHistogram(s.lead_histogram.clone()),
+            format!("Changes deployed {w}, on bins that double in width."),
+        ),
+        fig(
+            Chart::BatchSizes(batches(s)),
+            format!("Non-merge commits shipped, {w}."),
+        ),
+        fig(
+            Chart::ChangeFailRate(change_fail_rate(&d.months, &d.tiers)),
+            cfr_caption,
+        ),
+        fig(
+            Chart::RecoveryTimes(recoveries(s, &d.tiers)),
+            recovery_caption,
+        ),
+        fig(
+            Chart::FailureByBatch(by_batch(s)),
+            format!("Production deployments {w}; whiskers are 95% Wilson intervals."),
+        ),
     ];
     let flow = FlowWords::of(&d.flow, "month end");
     let mut unavailable = vec![];
@@ -145,14 +208,26 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
     };
     let mut definitions: Vec<Definition> = DEFINITIONS
         .iter()
+        .filter(|(m, _)| tiered != (*m == "benchmarks_2025"))
         .map(|(m, t)| Definition {
             metric: m.to_string(),
             text: t.to_string(),
         })
         .collect();
-    definitions.push(Definition {
-        metric: "tiers".into(),
-        text: format!("DORA {y} benchmark thresholds, matched best tier first."),
+    definitions.push(match &d.tiers.quick_check {
+        None => Definition {
+            metric: "tiers".into(),
+            text: format!("DORA {y} benchmark thresholds, matched best tier first."),
+        },
+        Some(q) => Definition {
+            metric: "benchmarks".into(),
+            text: format!(
+                "DORA {y} has no tiers: each metric is scored 0–10 as the dora.dev Quick Check scores its survey answer, beside the {} mean ± 1 sd of the {y} survey; from {} ({}).",
+                q.benchmarks.name,
+                q.source,
+                q.files.join(", ")
+            ),
+        },
     });
     if findings.is_some() {
         definitions.push(Definition {
@@ -171,6 +246,12 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
         repos: d.repos.clone(),
         environment: d.environment.clone(),
         tier_year: Some(y),
+        benchmark: d.tiers.quick_check.as_ref().map(|q| {
+            format!(
+                "benchmarks: DORA {y} Quick Check scores (0–10) beside the {} mean ± sd",
+                q.benchmarks.name
+            )
+        }),
         headline,
         largest_deployments: d.largest.clone(),
         failed_deployments: d.failed.clone(),
@@ -178,6 +259,7 @@ pub fn monthly_report(d: &MonthlyDigest, generated_at: String) -> MonthlyReport 
         unavailable,
         definitions,
         figures,
+        safety: Some(crate::safety::safety_report(&d.safety)),
     }
 }
 
@@ -191,6 +273,7 @@ pub fn deck_report(d: &DeckDigest, generated_at: String) -> Deck {
         generated_at,
         numbers: d.numbers.clone(),
         tiers: scorecard(&d.period, &d.tiers),
+        quick_check: quick_check_card(&d.period, &d.tiers),
         waiting: Waiting {
             changes: d.period.changes,
             median_hours: d.period.lead_median_hours,
@@ -205,6 +288,7 @@ pub fn deck_report(d: &DeckDigest, generated_at: String) -> Deck {
             fit: d.fit.clone(),
         },
         whatif: d.whatif.clone(),
+        safety: Some(crate::safety::safety_report(&d.safety)),
     }
 }
 
@@ -255,7 +339,7 @@ fn change_fail_rate(months: &[PeriodFigures], t: &TierTable) -> ChangeFailRate {
             })
             .collect(),
         tiers: t.change_fail_rate_bands.clone(),
-        tier_year: Some(t.year),
+        tier_year: t.quick_check.is_none().then_some(t.year),
     }
 }
 
@@ -305,7 +389,8 @@ pub(crate) fn limit_texts(limits: &[TierLimit], fmt: impl Fn(f64) -> String) -> 
 fn scorecard(s: &PeriodFigures, t: &TierTable) -> Scorecard {
     let dash = || "–".to_string();
     Scorecard {
-        tier_year: Some(t.year),
+        // 2025 has no tiers: the deck shows `quick_check` instead.
+        tier_year: t.quick_check.is_none().then_some(t.year),
         rows: vec![
             ScoreRow {
                 metric: "Deployment frequency".into(),
@@ -333,6 +418,72 @@ fn scorecard(s: &PeriodFigures, t: &TierTable) -> Scorecard {
             },
         ],
     }
+}
+
+/// 2025: the Quick Check card of a period (`None` for a tier year).
+fn quick_check_card(s: &PeriodFigures, t: &TierTable) -> Option<QuickCheckCard> {
+    let src = t.quick_check.as_ref()?;
+    let b = &src.benchmarks;
+    let dash = || "–".to_string();
+    let q = s.quick_check.as_ref();
+    let row = |metric: &str, label: &str, value: String| {
+        let m = q.and_then(|q| q.get(metric));
+        let bench = b.of(metric).unwrap_or(b.overall);
+        QuickCheckRow {
+            metric: label.into(),
+            value,
+            answer: m.map_or_else(
+                || "no value, no score".to_string(),
+                |m| format!("answer: {}", m.answer_text),
+            ),
+            score: m.map(|m| m.score),
+            mean: bench.mean,
+            sd: bench.sd,
+        }
+    };
+    let mut rows = vec![
+        row(
+            "deploy_frequency",
+            "Deployment frequency",
+            format!("{:.1} days/week", s.deploy_days_per_week),
+        ),
+        row(
+            "lead_time",
+            "Change lead time",
+            s.lead_median_hours.map(fmt_hours).unwrap_or_else(dash),
+        ),
+        row(
+            "change_fail_rate",
+            "Change fail rate",
+            s.change_fail_rate.map(fmt_pct).unwrap_or_else(dash),
+        ),
+        row(
+            "recovery",
+            "Recovery time",
+            s.recovery_median_hours.map(fmt_hours).unwrap_or_else(dash),
+        ),
+        row(
+            "rework_rate",
+            "Rework rate",
+            s.rework_rate.map(fmt_pct).unwrap_or_else(dash),
+        ),
+    ];
+    let overall = q.and_then(|q| q.overall);
+    rows.push(QuickCheckRow {
+        metric: "Overall".into(),
+        value: overall.map_or_else(dash, |_| {
+            format!("mean of {} scores", q.map_or(0, |q| q.metrics.len()))
+        }),
+        answer: String::new(),
+        score: overall,
+        mean: b.overall.mean,
+        sd: b.overall.sd,
+    });
+    Some(QuickCheckCard {
+        year: t.year,
+        population: b.name.clone(),
+        rows,
+    })
 }
 
 /// The promotion-flow parts of a report: each drawn from the digest or

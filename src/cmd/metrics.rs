@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use flowmeter_analysis::{metrics, By, MetricsOptions};
+use flowmeter_analysis::{metrics, By, MetricsOptions, SCORE_COLUMNS};
 use flowmeter_store::Store;
 use polars::prelude::*;
 
@@ -18,6 +18,11 @@ Examples:
   flowmeter metrics --env staging --repo acme/api --tiers 2023
   flowmeter metrics --format json                 # {summary, periods}
   flowmeter metrics --format csv > metrics.csv    # one row per period
+
+With `tiers = 2025` (the default) each metric gets the dora.dev Quick Check
+score, 0-10 with 10 best (score_* rows), shown beside the 2025 population's
+mean +/- sd; `industry` or `org_size` in the config picks the population.
+2023 and 2024 show tier labels (tier_* rows) instead.
 
 Table and Markdown show one column per period plus `all`. Periods with fewer
 than 10 deployments are marked low-confidence. Every number can be traced with
@@ -40,7 +45,8 @@ pub struct MetricsArgs {
     /// Only this repo.
     #[arg(long)]
     pub repo: Option<String>,
-    /// DORA tier table year (default: the config's `tiers`, else 2024).
+    /// DORA benchmark year: 2025 Quick Check scores, or 2023/2024 tiers
+    /// (default: the config's `tiers`, else 2025).
     #[arg(long)]
     pub tiers: Option<u16>,
     #[command(flatten)]
@@ -104,13 +110,22 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
                 ),
             );
             line(&mut text, s.config.clone());
-            line(
-                &mut text,
-                format!(
-                    "tiers: DORA {} benchmark table; lead time from {}_at",
-                    s.tiers_year, s.lead_time_start
+            match &s.benchmarks {
+                Some(b) => line(
+                    &mut text,
+                    format!(
+                        "benchmarks: DORA {} Quick Check scores (0-10, 10 best) beside the {} mean +/- sd, from {}; lead time from {}_at",
+                        s.tiers_year, b.benchmarks.name, b.source, s.lead_time_start
+                    ),
                 ),
-            );
+                None => line(
+                    &mut text,
+                    format!(
+                        "tiers: DORA {} benchmark table; lead time from {}_at",
+                        s.tiers_year, s.lead_time_start
+                    ),
+                ),
+            }
             if m.periods.is_empty() {
                 line(&mut text, "no deployments in range".into());
                 return emit(out, text.as_bytes()).map(|_| ExitCode::SUCCESS);
@@ -132,7 +147,31 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
                 );
             }
             text.push('\n');
-            let t = transpose(&m.frame)?;
+            let mut t = transpose(&m.frame)?;
+            if let Some(b) = &s.benchmarks {
+                // The population's mean +/- sd beside each score row.
+                let names: Vec<String> = t
+                    .column("metric")?
+                    .str()?
+                    .iter()
+                    .map(|n| n.unwrap_or("").to_string())
+                    .collect();
+                let bench: Vec<String> = names
+                    .iter()
+                    .map(|n| {
+                        SCORE_COLUMNS
+                            .iter()
+                            .find(|(c, _)| c == n)
+                            .and_then(|(_, metric)| match *metric {
+                                "overall" => Some(b.benchmarks.overall),
+                                m => b.benchmarks.of(m),
+                            })
+                            .map(|x| format!("{:.1} ± {:.1}", x.mean, x.sd))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                t.with_column(Column::new("2025 mean ± sd".into(), bench))?;
+            }
             text.push_str(&String::from_utf8(render(&t, args.out.format, out)?)?);
             emit(out, text.as_bytes())
         }

@@ -131,6 +131,49 @@ fn assert_consistent(
         &row["recovery_median_h"],
     );
 
+    // 2025: the Quick Check scores and population means, the same in
+    // `metrics`, the monthly report and the deck.
+    if m["summary"]["tiers_year"] == 2025 {
+        let score = |p: &Value, metric: &str| -> Value {
+            p["quick_check"]["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["metric"] == metric)
+                .map_or(Value::Null, |x| x["score"].clone())
+        };
+        let bench = &mm["summary"]["benchmarks"]["benchmarks"];
+        for (name, metric) in [
+            ("Deployments", "deploy_frequency"),
+            ("Median lead time", "lead_time"),
+            ("Change fail rate", "change_fail_rate"),
+            ("Median recovery time", "recovery"),
+            ("Rework rate", "rework_rate"),
+        ] {
+            let h = &headline(summary, name)["score"];
+            eq("summary score = metrics", &h["score"], &score(row, metric));
+            eq("summary mean = metrics", &h["mean"], &bench[metric]["mean"]);
+            eq("summary sd = metrics", &h["sd"], &bench[metric]["std"]);
+        }
+        let rows = deck["quick_check"]["rows"].as_array().unwrap();
+        for (label, metric) in [
+            ("Deployment frequency", "deploy_frequency"),
+            ("Change lead time", "lead_time"),
+            ("Change fail rate", "change_fail_rate"),
+            ("Recovery time", "recovery"),
+            ("Rework rate", "rework_rate"),
+        ] {
+            let r = rows.iter().find(|r| r["metric"] == label).unwrap();
+            eq("deck score = metrics", &r["score"], &score(all, metric));
+        }
+        let overall = rows.iter().find(|r| r["metric"] == "Overall").unwrap();
+        eq(
+            "deck overall = metrics",
+            &overall["score"],
+            &all["quick_check"]["overall"],
+        );
+    }
+
     // Risk: the same deployments and failures as `metrics`, and the deck's
     // batch-risk slide is `risk`'s commit buckets and fit.
     let r = json(data, cfg, &["risk"]);

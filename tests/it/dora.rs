@@ -6,6 +6,9 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 const CONFIG: &str = r#"
+# The hand-computed tiers below are the 2024 table's; 2025 is checked with --tiers.
+tiers = 2024
+
 [[environment]]
 name = "staging"
 branch = "main"
@@ -338,6 +341,79 @@ fn fixture_org_every_number_by_hand() {
     );
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["summary"]["tiers_year"], 2023);
+
+    // --tiers 2025: no tier labels; the dora.dev Quick Check scores instead,
+    // worked out by hand from data-service.ts (categorical score =
+    // (answer - 1) / 5 * 10, percentage score = 10 - percent / 10) for the
+    // 2024-03 row above:
+    //   lead time median 10 h  -> "Less than one day" (5)          -> 8
+    //   42/31 = 1.35 deploy days/week (>= 1, < 3) -> "between once per
+    //     day and once per week" (4)                                -> 6
+    //   recovery median 18.5 h -> "Less than one day" (5)          -> 8
+    //   change fail rate 0.5   -> 50%                               -> 5
+    //   rework rate 0.375      -> 37.5% rounds to 38%               -> 6.2
+    //   overall = (8 + 6 + 8 + 5 + 6.2) / 5 = 6.64
+    // The population is "All industries" (2025 industry_metrics.json "all").
+    let out = ok(
+        data,
+        &[
+            "--config", cfg, "metrics", "--format", "json", "--tiers", "2025",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["tiers_year"], 2025);
+    let b = &v["summary"]["benchmarks"];
+    assert_eq!(b["benchmarks"]["name"], "All industries");
+    assert_eq!(
+        b["benchmarks"]["lead_time"],
+        json!({"mean": 5.5, "std": 2.4})
+    );
+    assert!(
+        b["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("dora-team/dora.dev@"),
+        "{b}"
+    );
+    let m = &v["periods"][0];
+    for k in [
+        "tier_deploy_frequency",
+        "tier_lead_time",
+        "tier_change_fail_rate",
+        "tier_recovery",
+    ] {
+        assert!(m[k].is_null(), "{k}: {}", m[k]);
+    }
+    let qc = &m["quick_check"];
+    let want = [
+        ("lead_time", 5, 8.0),
+        ("deploy_frequency", 4, 6.0),
+        ("recovery", 5, 8.0),
+        ("change_fail_rate", 50, 5.0),
+        ("rework_rate", 38, 6.2),
+    ];
+    let got = qc["metrics"].as_array().unwrap();
+    assert_eq!(got.len(), want.len(), "{qc}");
+    for (g, (metric, answer, score)) in got.iter().zip(want) {
+        assert_eq!(g["metric"], metric);
+        assert_eq!(g["answer"], answer, "{g}");
+        assert!((g["score"].as_f64().unwrap() - score).abs() < 1e-9, "{g}");
+    }
+    assert_eq!(got[0]["answer_text"], "Less than one day");
+    assert!(
+        (qc["overall"].as_f64().unwrap() - 6.64).abs() < 1e-9,
+        "{qc}"
+    );
+    // The table: score rows beside the population's mean ± sd, no tier rows.
+    let table = ok(data, &["--config", cfg, "metrics", "--tiers", "2025"]);
+    assert!(table.contains("benchmarks: DORA 2025 Quick Check scores (0-10, 10 best) beside the All industries mean +/- sd"), "{table}");
+    assert!(table.contains("2025 mean ± sd"), "{table}");
+    assert!(table.contains("5.5 ± 2.4"), "{table}");
+    assert!(table.contains("score_rework_rate"), "{table}");
+    assert!(
+        !table.contains("tier_") && !table.contains("elite"),
+        "{table}"
+    );
     // Weekly periods: 2024-W09 (02-26..03-03) holds v1 and v2.
     let out = ok(
         data,
@@ -475,6 +551,73 @@ fn bad_csv_row_names_the_row_and_leaves_the_store_untouched() {
 }
 
 #[test]
+fn industry_and_org_size_pick_the_2025_population() {
+    let org = build_org();
+    let cfg = org.fx.dir.path().join("industry.toml");
+    let with = |line: &str| {
+        std::fs::write(&cfg, CONFIG.replace("tiers = 2024", line)).unwrap();
+        cfg.to_str().unwrap().to_string()
+    };
+    // Technology (2025 industry_metrics.json): lead time 5.7 ± 2.4; the change
+    // fail rate's stored 1.9 is shown as 10 - 1.9 = 8.1. The scores do not
+    // depend on the population: lead time 10 h is still 8.
+    let c = with("industry = \"technology\"");
+    let v: Value = serde_json::from_str(&ok(
+        &org.data,
+        &["--config", &c, "metrics", "--format", "json"],
+    ))
+    .unwrap();
+    let b = &v["summary"]["benchmarks"];
+    assert_eq!(
+        b["population"],
+        json!({"by": "industry", "key": "technology"})
+    );
+    assert_eq!(b["benchmarks"]["name"], "Technology");
+    assert_eq!(
+        b["benchmarks"]["lead_time"],
+        json!({"mean": 5.7, "std": 2.4})
+    );
+    assert!(
+        (b["benchmarks"]["change_fail_rate"]["mean"]
+            .as_f64()
+            .unwrap()
+            - 8.1)
+            .abs()
+            < 1e-9
+    );
+    let lead = &v["periods"][0]["quick_check"]["metrics"][0];
+    assert_eq!(lead["benchmark"], json!({"mean": 5.7, "std": 2.4}));
+    assert!((lead["score"].as_f64().unwrap() - 8.0).abs() < 1e-9);
+    // 100 to 499 employees: recovery 2.6 ± 2.1 as the file gives it (see docs/metrics.md).
+    let c = with("org_size = \"fewer_than_500\"");
+    let v: Value = serde_json::from_str(&ok(
+        &org.data,
+        &["--config", &c, "metrics", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        v["summary"]["benchmarks"]["benchmarks"]["name"],
+        "100 to 499 employees"
+    );
+    assert_eq!(
+        v["summary"]["benchmarks"]["benchmarks"]["recovery"],
+        json!({"mean": 2.6, "std": 2.1})
+    );
+    assert!(v["summary"]["benchmarks"]["files"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("organization_size_metrics.json"));
+    // An unknown key names the file and lists the valid ones.
+    let c = with("industry = \"banking\"");
+    let err = fails(&org.data, &["--config", &c, "metrics"]);
+    assert!(err.contains("industry.toml:3: `industry`: `industry = \"banking\"` is not a key of dora-team/dora.dev svelte/quick-check/src/lib/data/editions/2025/industry_metrics.json; valid values: \"all\" (All industries)"), "{err}");
+    assert!(
+        err.contains("\"financial_services\" (Financial Services)"),
+        "{err}"
+    );
+}
+
+#[test]
 fn config_errors_name_the_line_and_the_key() {
     let org = build_org();
     let cfg = org.fx.dir.path().join("bad.toml");
@@ -485,7 +628,7 @@ fn config_errors_name_the_line_and_the_key() {
     .unwrap();
     let err = fails(&org.data, &["--config", cfg.to_str().unwrap(), "analyze"]);
     assert!(
-        err.contains("bad.toml:14: `failure.revert_window`: bad duration `3 days`"),
+        err.contains("bad.toml:17: `failure.revert_window`: bad duration `3 days`"),
         "{err}"
     );
     std::fs::write(
@@ -495,7 +638,7 @@ fn config_errors_name_the_line_and_the_key() {
     .unwrap();
     let err = fails(&org.data, &["--config", cfg.to_str().unwrap(), "metrics"]);
     assert!(
-        err.contains("bad.toml:10: `productoin`: unknown field `productoin`"),
+        err.contains("bad.toml:13: `productoin`: unknown field `productoin`"),
         "{err}"
     );
 }

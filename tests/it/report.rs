@@ -369,6 +369,19 @@ fn build_store(data: &Path) {
         .unwrap();
 }
 
+/// A config with `tiers = 2024`, for the hand-computed tier assertions, marked
+/// fresh like the default one so that the fixture's derived tables stand.
+fn tiers_2024(dir: &Path, data: &Path) -> String {
+    let path = dir.join("flowmeter.toml");
+    let text = "tiers = 2024\n\n[[environment]]\nname = \"production\"\nfile = \"deploys.csv\"\nproduction = true\n";
+    std::fs::write(&path, text).unwrap();
+    let store = Store::open(data).unwrap();
+    let config = flowmeter_analysis::Config::parse(text, &path).unwrap();
+    flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
+        .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 fn close(v: &Value, want: f64) -> bool {
     v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
 }
@@ -378,10 +391,13 @@ fn monthly_report_numbers_match_the_hand_computed_fixture() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     build_store(&data);
+    let cfg = tiers_2024(dir.path(), &data);
     let out = dir.path().join("out");
     ok(
         &data,
         &[
+            "--config",
+            &cfg,
             "report",
             "monthly",
             "--month",
@@ -595,10 +611,13 @@ fn deck_has_one_png_per_slide_and_leaves_out_what_if() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     build_store(&data);
+    let cfg = tiers_2024(dir.path(), &data);
     let out = dir.path().join("deck");
     ok(
         &data,
         &[
+            "--config",
+            &cfg,
             "report",
             "deck",
             "--out",
@@ -640,6 +659,93 @@ fn deck_has_one_png_per_slide_and_leaves_out_what_if() {
         deck.contains("n=9 deployments"),
         "sample size on the batch chart"
     );
+}
+
+#[test]
+fn reports_for_2025_show_scores_beside_the_mean_and_no_tier() {
+    // The default config: tiers = 2025, population "All industries".
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("out");
+    ok(
+        &data,
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-11",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(out.join("quick-check.png").is_file());
+    assert!(!out.join("scorecard.png").exists());
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["tier_year"], 2025);
+    // November's numbers (see the 2024 test above) scored by hand as
+    // data-service.ts scores the answers (2025 "all" means, 10 - mean for
+    // the two rates):
+    //   4 deploy days / 30 days = 0.93 per week (>= 12/52, < 1): answer 3
+    //     "Between once per week and once per month" -> (3-1)/5*10 = 4, mean 4.8 ± 2.8
+    //   median lead time 10 h: answer 5 "Less than one day" -> 8, mean 5.5 ± 2.4
+    //   change fail rate 50% -> 10 - 50/10 = 5, mean 10 - 1.9 = 8.1 ± 2.1
+    //   median recovery 13.5 h: answer 5 -> 8, mean 7.4 ± 2.1
+    //   rework rate 25% -> 7.5, mean 10 - 2.2 = 7.8 ± 2.2
+    let want = [
+        ("Deployments", 4.0, 4.8, 2.8),
+        ("Median lead time", 8.0, 5.5, 2.4),
+        ("Change fail rate", 5.0, 8.1, 2.1),
+        ("Median recovery time", 8.0, 7.4, 2.1),
+        ("Rework rate", 7.5, 7.8, 2.2),
+    ];
+    for (metric, score, mean, sd) in want {
+        let h = headline(&s, metric);
+        assert!(h["tier"].is_null(), "{h}");
+        assert!(close(&h["score"]["score"], score), "{h}");
+        assert!(close(&h["score"]["mean"], mean), "{h}");
+        assert!(close(&h["score"]["sd"], sd), "{h}");
+    }
+    assert!(headline(&s, "Median batch size")["score"].is_null());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| 2025 score (mean ± sd) |"), "{md}");
+    // (Markdown escapes parentheses.)
+    assert!(md.contains("| 8.0 \\(mean 5.5 ± 2.4\\) |"), "{md}");
+    assert!(md.contains("benchmarks: DORA 2025 Quick Check scores \\(0–10\\) beside the All industries mean ± sd"), "{md}");
+    assert!(md.contains("dora-team/dora.dev@"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for text in [&md, &html] {
+        for tier in ["Elite", "DORA tier", "tier bands", "class=\"tier\""] {
+            assert!(!text.contains(tier), "{tier}");
+        }
+    }
+
+    let deck_dir = dir.path().join("deck");
+    ok(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            deck_dir.to_str().unwrap(),
+            "--since",
+            "2026-07-01",
+            "--until",
+            "2026-11-30",
+        ],
+    );
+    assert!(deck_dir.join("slide-02-scores.png").is_file());
+    let deck = std::fs::read_to_string(deck_dir.join("deck.html")).unwrap();
+    assert!(
+        deck.contains("Where we are against the DORA 2025 population"),
+        "{deck}"
+    );
+    assert!(!deck.contains("Elite") && !deck.contains("DORA tiers"));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(deck_dir.join("deck.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["quick_check"]["population"], "All industries");
 }
 
 #[test]

@@ -228,3 +228,127 @@ fn explain_names_the_detector_and_the_remedy() {
     );
     let _ = &net.fx;
 }
+
+/// The deck, the monthly report and `metrics` show the same safety net: one
+/// computation (`analysis::safety`), read three ways.
+#[test]
+fn deck_report_and_metrics_agree_on_the_safety_net() {
+    let net = build_net();
+    let (data, cfg) = (&net.data, net.config.as_str());
+    let out = net.fx.dir.path();
+    let deck = out.join("deck");
+    ok(
+        data,
+        &[
+            "--config",
+            cfg,
+            "report",
+            "deck",
+            "--out",
+            deck.to_str().unwrap(),
+        ],
+    );
+    let monthly = out.join("monthly");
+    ok(
+        data,
+        &[
+            "--config",
+            cfg,
+            "report",
+            "monthly",
+            "--month",
+            "2024-05",
+            "--out",
+            monthly.to_str().unwrap(),
+        ],
+    );
+    let deck: Value =
+        serde_json::from_str(&std::fs::read_to_string(deck.join("deck.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(monthly.join("summary.json")).unwrap())
+            .unwrap();
+    // The deck ends on the last deployment's day (05-07): its quarter is
+    // 02-08 .. 05-07; the report's is March to May. Both hold all 7 deployments.
+    let d = &deck["safety"]["numbers"]["now"];
+    let s = &summary["safety"]["numbers"]["now"];
+    let m: Value = serde_json::from_str(&ok(
+        data,
+        &[
+            "--config",
+            cfg,
+            "metrics",
+            "--since",
+            "2024-02-08",
+            "--until",
+            "2024-05-07",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let all = m["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "all")
+        .unwrap()
+        .clone();
+    for net in [d, s] {
+        assert_eq!(net["deployments"], all["deployments"]);
+        assert_eq!(net["failures"]["k"], all["failed"]);
+        assert_eq!(
+            net["time_to_detect"]["median_h"],
+            all["time_to_detect_median_h"]
+        );
+        assert_eq!(
+            net["time_to_restore"]["median_h"],
+            all["time_to_restore_median_h"]
+        );
+        assert_eq!(
+            net["rollbacks"]["automated"]["k"],
+            all["automated_rollbacks"]
+        );
+        assert_eq!(net["rollbacks"]["automated"]["n"], all["rollbacks"]);
+        assert_eq!(net["defects"]["incidents"], all["incidents"]);
+        assert_eq!(
+            net["defects"]["per_deployment"],
+            all["defects_per_deployment"]
+        );
+        assert_eq!(net["tests"]["green"]["k"], all["tests_green"]);
+    }
+    // By hand (see metrics_carry_the_safety_net): 7 deployments, 3 failed.
+    assert_eq!(d["deployments"], json!(7));
+    assert_eq!(d["failures"]["k"], json!(3));
+    // The recovery of the failures each class of rollback undid: d2 (2 h) by
+    // the automated d3, d5 (46.5 h) by the manual d6.
+    assert_eq!(d["rollbacks"]["recovery_automated"]["median_h"], json!(2.0));
+    assert_eq!(d["rollbacks"]["recovery_manual"]["median_h"], json!(46.5));
+    // Weighted defects: (5 + 1) / 7.
+    let w = d["defects"]["weighted_per_deployment"]["estimate"]
+        .as_f64()
+        .unwrap();
+    assert!((w - 6.0 / 7.0).abs() < 1e-12, "{w}");
+    // 7 deployments are too few for a verdict, and the words say so.
+    assert_eq!(
+        deck["safety"]["numbers"]["verdict"]["safe_to_deploy_more_often"],
+        json!(false)
+    );
+    let reasons = deck["safety"]["reasons"].to_string();
+    assert!(
+        reasons.contains("Too few deployments: 7 in the quarter, at least 30 are needed."),
+        "{reasons}"
+    );
+    let html = std::fs::read_to_string(out.join("deck/deck.html")).unwrap();
+    assert!(html.contains("Do tests, monitoring and rollback keep deployments safe?"));
+    assert!(out.join("deck").read_dir().unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("safety-net")));
+    let report = std::fs::read_to_string(monthly.join("report.md")).unwrap();
+    assert!(report.contains("## Safety net"), "{report}");
+    assert!(
+        report.contains("| Incidents per deployment | **0.286** |"),
+        "{report}"
+    );
+}

@@ -22,13 +22,16 @@ mod series;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, PULL_REQUESTS};
+use flowmeter_store::{Store, CHANGES, COMMITS, DEPLOYMENT_STATS, INCIDENTS, PULL_REQUESTS};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::frame::Cols;
 use crate::metrics::{lead_sample, LeadSample};
+use crate::quickcheck::{self, Population, QuickCheck};
+use crate::safety::{net_section, safety_rows, NetSection, SafetyRow};
 use crate::tiers::{self, Tier, TierBand, TierLimit};
+use crate::QuickCheckSource;
 use crate::{stats, By, Config, Measure, MetricsOptions, PeriodMetrics};
 
 pub use flow::{Example, Finding, FlowDigest, Why, MISALIGNMENT_ORDER};
@@ -109,7 +112,10 @@ pub struct PeriodFigures {
     pub lead_p90_hours: Option<f64>,
     pub recovery_median_hours: Option<f64>,
     pub batch_median_commits: Option<f64>,
+    /// 2023/2024: the tiers reached (all `None` for 2025).
     pub tiers: PeriodTiers,
+    /// 2025: the Quick Check scores beside the population mean ± sd.
+    pub quick_check: Option<QuickCheck>,
     pub low_confidence: bool,
 }
 
@@ -124,9 +130,10 @@ pub struct Trailing {
     pub rework_rate: Option<f64>,
 }
 
-/// The tier table of one year: each metric's limits (direction from
-/// [`THRESHOLDS`](crate::THRESHOLDS)), the change-fail-rate bands and the
-/// recovery reference bounds.
+/// The benchmarks of one year. 2023/2024: each metric's tier limits
+/// (direction from [`THRESHOLDS`](crate::THRESHOLDS)), the change-fail-rate
+/// bands and the recovery reference bounds. 2025 has no tiers (those lists
+/// are empty) and `quick_check` holds the population and its source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TierTable {
     pub year: u16,
@@ -136,12 +143,15 @@ pub struct TierTable {
     pub recovery: Vec<TierLimit>,
     pub change_fail_rate_bands: Vec<TierBand>,
     pub recovery_bounds: Vec<(Tier, f64)>,
+    /// 2025: the population compared with, its mean ± sd and the source.
+    pub quick_check: Option<QuickCheckSource>,
 }
 
 impl TierTable {
-    pub fn of(year: u16) -> TierTable {
+    pub fn of(year: u16, population: &Population) -> TierTable {
         TierTable {
             year,
+            quick_check: (year == quickcheck::YEAR).then(|| QuickCheckSource::of(population)),
             deploy_frequency: tiers::tier_limits(year, "deploy_frequency"),
             lead_time: tiers::tier_limits(year, "lead_time"),
             change_fail_rate: tiers::tier_limits(year, "change_fail_rate"),
@@ -206,6 +216,8 @@ pub struct MonthlyDigest {
     pub failed: Vec<DeploymentRow>,
     /// Over the six months.
     pub flow: FlowDigest,
+    /// The safety net over the quarter ending with the month, against the quarter before.
+    pub safety: NetSection,
 }
 
 impl MonthlyDigest {
@@ -262,6 +274,8 @@ pub struct DeckDigest {
     pub fit: Option<RiskFit>,
     /// `None` when there is nothing to replay.
     pub whatif: Option<WhatIfLeadTime>,
+    /// The safety net over the quarter ending with `until`, against the quarter before.
+    pub safety: NetSection,
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +326,10 @@ pub struct Digester<'a> {
     negative: Vec<DateTime<Utc>>,
     summaries: HashMap<(String, String), String>,
     pr_titles: HashMap<(String, i64), String>,
+    /// The environment's safety-net evidence, per deployment.
+    safety: Vec<SafetyRow>,
+    /// The store has incidents at all (else the verdict names the gap).
+    has_incidents: bool,
 }
 
 impl<'a> Digester<'a> {
@@ -355,6 +373,11 @@ impl<'a> Digester<'a> {
             c.int("recovered_at")?,
             c.int("recovery_s")?,
         );
+        let safety: Vec<SafetyRow> = safety_rows(&ds)?
+            .into_iter()
+            .filter(|r| r.environment == env)
+            .collect();
+        let has_incidents = store.read(&INCIDENTS)?.height() > 0;
         let mut deps = vec![];
         for i in 0..ds.height() {
             if envs[i].as_deref() != Some(env.as_str()) {
@@ -464,7 +487,24 @@ impl<'a> Digester<'a> {
             negative,
             summaries,
             pr_titles,
+            safety,
+            has_incidents,
         })
+    }
+
+    /// The safety net over the three calendar months ending at `end`
+    /// (exclusive), against the three months before.
+    fn safety(&self, end: NaiveDate) -> NetSection {
+        let start = end - chrono::Months::new(3);
+        let previous = start - chrono::Months::new(3);
+        net_section(
+            &self.safety,
+            utc(previous).timestamp_micros(),
+            utc(start).timestamp_micros(),
+            utc(end).timestamp_micros(),
+            !self.config.defects.severity_weights.is_empty(),
+            self.has_incidents,
+        )
     }
 
     fn deps_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<&Dep> {
@@ -535,6 +575,7 @@ impl<'a> Digester<'a> {
                 lead_p90_hours: p.lead_time_p90_h,
                 recovery_median_hours: p.recovery_median_h,
                 batch_median_commits: p.batch_commits_median,
+                quick_check: p.quick_check.clone(),
                 tiers: PeriodTiers {
                     deploy_frequency: t(&p.tier_deploy_frequency),
                     lead_time: t(&p.tier_lead_time),
@@ -557,11 +598,15 @@ impl<'a> Digester<'a> {
                 lead_p90_hours: None,
                 recovery_median_hours: None,
                 batch_median_commits: None,
+                // Nothing deployed: the lowest tier for 2023/2024 and, as in
+                // `metrics`, no deploy-frequency answer for 2025.
                 tiers: PeriodTiers {
                     deploy_frequency: tiers::tier(self.year, "deploy_frequency", Some(0.0))
                         .and_then(Tier::parse),
                     ..PeriodTiers::default()
                 },
+                quick_check: (self.year == quickcheck::YEAR)
+                    .then(|| quickcheck::quick_check(&Default::default(), &self.config.population)),
                 low_confidence: true,
             },
         }
@@ -711,7 +756,7 @@ impl<'a> Digester<'a> {
             month,
             environment: self.env.clone(),
             repos: self.repos.clone(),
-            tiers: TierTable::of(self.year),
+            tiers: TierTable::of(self.year, &self.config.population),
             months,
             trailing_3m,
             series: self.series(utc(first), mto),
@@ -722,6 +767,7 @@ impl<'a> Digester<'a> {
                 .map(|d| self.row(d))
                 .collect(),
             flow: self.flow(first, last)?,
+            safety: self.safety(month.next().start()),
         })
     }
 
@@ -777,13 +823,14 @@ impl<'a> Digester<'a> {
             until,
             environment: self.env.clone(),
             repos: self.repos.clone(),
-            tiers: TierTable::of(self.year),
+            tiers: TierTable::of(self.year, &self.config.population),
             period,
             numbers,
             series: self.series(from, to),
             flow,
             fit,
             whatif: self.whatif()?,
+            safety: self.safety(until + TimeDelta::days(1)),
         })
     }
 
