@@ -19,10 +19,22 @@ pub struct Config {
     pub lead_time_start: LeadTimeStart,
     /// The DORA report year whose tier thresholds are used.
     pub tiers: u16,
+    /// The day a process changed (`[process_change]`): the deck compares the
+    /// periods before and after it.
+    pub process_change: Option<ProcessChange>,
     /// Where the config came from (`None`: the built-in default).
     pub path: Option<PathBuf>,
     /// The text it was parsed from (part of the analysis fingerprint).
     pub text: String,
+}
+
+/// `[process_change]`: the first day of a new way of working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessChange {
+    /// The first day after the change (UTC): the "after" period starts here.
+    pub date: chrono::NaiveDate,
+    /// What changed, as the deck prints it (e.g. "trunk-based delivery").
+    pub label: Option<String>,
 }
 
 /// Where a change's lead time starts.
@@ -156,6 +168,7 @@ struct RawConfig {
     failure: Option<RawFailure>,
     lead_time_start: Option<Spanned<String>>,
     tiers: Option<Spanned<i64>>,
+    process_change: Option<RawProcessChange>,
     /// Owned by the teams feature; accepted here so the file stays one file.
     #[serde(default)]
     #[allow(dead_code)]
@@ -173,6 +186,21 @@ struct RawEnv {
     workflow: Option<Spanned<String>>,
     #[serde(default)]
     production: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcessChange {
+    date: Spanned<RawDate>,
+    label: Option<Spanned<String>>,
+}
+
+/// `date = "2025-07-01"` or the TOML date `date = 2025-07-01`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDate {
+    Text(String),
+    Toml(toml::value::Datetime),
 }
 
 #[derive(Deserialize)]
@@ -402,11 +430,34 @@ impl Config {
                 y as u16
             }
         };
+        let process_change = match &raw.process_change {
+            None => None,
+            Some(p) => {
+                let text = match p.date.get_ref() {
+                    RawDate::Text(t) => t.trim().to_string(),
+                    RawDate::Toml(d) => d.to_string(),
+                };
+                let date = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                    err(
+                        p.date.span(),
+                        "process_change.date",
+                        format!("`{text}` is not a date: use YYYY-MM-DD, like \"2025-07-01\""),
+                    )
+                })?;
+                let label = p
+                    .label
+                    .as_ref()
+                    .map(|l| l.get_ref().trim().to_string())
+                    .filter(|l| !l.is_empty());
+                Some(ProcessChange { date, label })
+            }
+        };
         Ok(Config {
             environments,
             failure,
             lead_time_start,
             tiers,
+            process_change,
             path: Some(path.to_path_buf()),
             text: text.to_string(),
         })
@@ -430,6 +481,7 @@ impl Config {
             failure: Failure::default(),
             lead_time_start: LeadTimeStart::Authored,
             tiers: DEFAULT_TIERS,
+            process_change: None,
             path: None,
             text: String::new(),
         }
@@ -556,6 +608,39 @@ rollback = false
             e.starts_with("f.toml:3: `tiers`: no tier table for 2019"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn process_change_takes_a_date_and_an_optional_label() {
+        let c = Config::parse(GOOD, Path::new("f.toml")).unwrap();
+        assert_eq!(c.process_change, None);
+        let with = |extra: &str| Config::parse(&format!("{GOOD}\n{extra}"), Path::new("f.toml"));
+        let c = with("[process_change]\ndate = \"2025-07-01\"\nlabel = \"trunk-based delivery\"\n")
+            .unwrap();
+        assert_eq!(
+            c.process_change,
+            Some(ProcessChange {
+                date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+                label: Some("trunk-based delivery".into()),
+            })
+        );
+        // A TOML date works too, and the label is optional.
+        let c = with("[process_change]\ndate = 2025-07-01\n").unwrap();
+        let p = c.process_change.unwrap();
+        assert_eq!(p.date.to_string(), "2025-07-01");
+        assert_eq!(p.label, None);
+        // A bad date names the file, the line and the key.
+        let e = with("[process_change]\ndate = \"2025-13-01\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.toml:25: `process_change.date`: `2025-13-01` is not a date"),
+            "{e}"
+        );
+        let e = with("[process_change]\nlabel = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:") && e.contains("date"), "{e}");
     }
 
     #[test]
