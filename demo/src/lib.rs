@@ -365,6 +365,12 @@ production = true
 incident_window = "7d"
 revert_window = "14d"
 hotfix = { branch = "hotfix/*", message = "(?i)\\bhotfix\\b", label = "hotfix" }
+
+# The day the teams switched from two-week release trains to trunk-based
+# delivery: the deck compares the periods before and after it.
+[process_change]
+date = "2025-07-01"
+label = "trunk-based delivery"
 "#;
 
 fn story(g: &Generated, seed: u64) -> String {

@@ -205,6 +205,8 @@ pub fn deck_report(d: &DeckDigest, generated_at: String) -> Deck {
             fit: d.fit.clone(),
         },
         whatif: d.whatif.clone(),
+        before_after: d.before_after.clone(),
+        before_after_unavailable: d.before_after_unavailable.clone(),
     }
 }
 

@@ -16,6 +16,7 @@
 //! # Ok::<(), flowmeter_analysis::Error>(())
 //! ```
 
+mod before_after;
 mod flow;
 mod series;
 
@@ -29,8 +30,11 @@ use crate::error::{Error, Result};
 use crate::frame::Cols;
 use crate::metrics::{lead_sample, LeadSample};
 use crate::tiers::{self, Tier, TierBand, TierLimit};
-use crate::{stats, By, Config, Measure, MetricsOptions, PeriodMetrics};
+use crate::{stats, By, Config, Measure, MetricsOptions, Period, PeriodMetrics};
 
+pub use before_after::{
+    periods_around, BeforeAfter, BeforeAfterRow, PeriodSpan, Verdict, BEFORE_AFTER_METRICS,
+};
 pub use flow::{Example, Finding, FlowDigest, Why, MISALIGNMENT_ORDER};
 pub use series::{
     BatchBucket, BatchPoint, DriftPoint, DriftSeries, FailMonth, HistogramBin, LeadTimeHistogram,
@@ -262,6 +266,12 @@ pub struct DeckDigest {
     pub fit: Option<RiskFit>,
     /// `None` when there is nothing to replay.
     pub whatif: Option<WhatIfLeadTime>,
+    /// `compare` over the periods before and after the config's process
+    /// change, or over the periods asked for; `None` without either.
+    pub before_after: Option<BeforeAfter>,
+    /// Why there is no before/after comparison although a process change is
+    /// configured ("not available: why").
+    pub before_after_unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +315,8 @@ pub struct Digester<'a> {
     /// The DORA tier table year (the config's `tiers`).
     year: u16,
     risk_deps: Vec<crate::Deployment>,
+    /// The changes `compare` reads ([`crate::shipped_changes`]).
+    shipped: Vec<crate::ShippedChange>,
     repos: Vec<String>,
     deps: Vec<Dep>,
     changes: Vec<Change>,
@@ -425,6 +437,7 @@ impl<'a> Digester<'a> {
             });
         }
 
+        let shipped = crate::shipped_changes(&ch, &env)?;
         let cm = store.read(&COMMITS)?;
         let c = Cols::new(&cm, "commits");
         let mut summaries = HashMap::new();
@@ -458,6 +471,7 @@ impl<'a> Digester<'a> {
             env,
             year: config.tiers,
             risk_deps,
+            shipped,
             repos,
             deps,
             changes,
@@ -726,8 +740,15 @@ impl<'a> Digester<'a> {
     }
 
     /// The deck's numbers over `since..=until` (inclusive days; by default the
-    /// first and the last deployment's day).
-    pub fn deck(&self, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Result<DeckDigest> {
+    /// first and the last deployment's day). The before/after section compares
+    /// the `compared` periods when given, else the days before and after the config's
+    /// process change within `since..=until`.
+    pub fn deck(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+        compared: Option<(Period, Period)>,
+    ) -> Result<DeckDigest> {
         let first = self.deps.first().map(|d| d.at.date_naive());
         let last = self.deps.last().map(|d| d.at.date_naive());
         let since = since.or(first).unwrap_or_default();
@@ -772,6 +793,7 @@ impl<'a> Digester<'a> {
                 .filter(|d| d.shipped > 0)
                 .count() as u64,
         };
+        let (before_after, before_after_unavailable) = self.before_after(since, until, compared)?;
         Ok(DeckDigest {
             since,
             until,
@@ -784,7 +806,41 @@ impl<'a> Digester<'a> {
             flow,
             fit,
             whatif: self.whatif()?,
+            before_after,
+            before_after_unavailable,
         })
+    }
+
+    /// `compare` with `flowmeter compare`'s defaults over `periods`, or over
+    /// the days around the config's process change within `since..=until`.
+    fn before_after(
+        &self,
+        since: NaiveDate,
+        until: NaiveDate,
+        periods: Option<(Period, Period)>,
+    ) -> Result<(Option<BeforeAfter>, Option<String>)> {
+        let (before, after, date, label) = match (periods, &self.config.process_change) {
+            (Some((b, a)), _) => (b, a, None, None),
+            (None, Some(pc)) => match periods_around(pc.date, since, until) {
+                Ok((b, a)) => (
+                    crate::parse_period(&b)?,
+                    crate::parse_period(&a)?,
+                    Some(pc.date),
+                    pc.label.clone(),
+                ),
+                Err(why) => return Ok((None, Some(why))),
+            },
+            (None, None) => return Ok((None, None)),
+        };
+        let report = crate::compare(
+            &self.env,
+            &self.risk_deps,
+            &self.shipped,
+            before,
+            after,
+            &crate::CompareOptions::default(),
+        );
+        Ok((Some(BeforeAfter::of(&report, date, label)), None))
     }
 
     /// The what-if cadences as `flowmeter whatif` computes them with its
@@ -813,6 +869,9 @@ impl<'a> Digester<'a> {
                     predicted_failures: r.predicted_failures.map(|e| e.value),
                     predicted_failures_lo: r.predicted_failures.map(|e| e.lo),
                     predicted_failures_hi: r.predicted_failures.map(|e| e.hi),
+                    predicted_changes_in_failed: r.predicted_changes_in_failed.map(|e| e.value),
+                    predicted_changes_in_failed_lo: r.predicted_changes_in_failed.map(|e| e.lo),
+                    predicted_changes_in_failed_hi: r.predicted_changes_in_failed.map(|e| e.hi),
                 })
             })
             .collect();
@@ -826,6 +885,7 @@ impl<'a> Digester<'a> {
         Ok(Some(WhatIfLeadTime {
             policies,
             assumptions,
+            warnings: report.warnings.clone(),
         }))
     }
 }
