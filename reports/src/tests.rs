@@ -660,6 +660,23 @@ fn the_before_after_slide_says_only_what_each_interval_supports() {
 }
 
 #[test]
+fn a_process_change_outside_the_deck_is_said_and_its_slide_left_out() {
+    let mut d = deck(None);
+    d.before_after_unavailable = Some(
+        "not available: before/after the process change of 2027-01-01 (the deck covers 2026-07-01 – 2026-10-31, so one side is empty)".into(),
+    );
+    let slides = d.slides();
+    assert!(slides.iter().all(|s| s.id != "before-after"));
+    assert!(
+        slides[0].bullets.iter().any(|b| b
+            == "Not available: before/after the process change of 2027-01-01 (the deck covers \
+                2026-07-01 – 2026-10-31, so one side is empty), so that slide is left out"),
+        "{:?}",
+        slides[0].bullets
+    );
+}
+
+#[test]
 fn the_whatif_slide_weighs_lead_time_against_failures() {
     let s = deck(Some(whatif())).slides().pop().unwrap();
     assert_eq!(
