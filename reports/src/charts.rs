@@ -1376,17 +1376,15 @@ where
                 vec![(x, y), (x + 2 * k, y)],
                 c.stroke_width(sz.px(5.0)),
             ))?,
-            Swatch::Whisker => area.draw(&PathElement::new(
-                vec![
-                    (x + k / 2, y - k),
-                    (x + 3 * k / 2, y - k),
-                    (x + k, y - k),
-                    (x + k, y + k),
-                    (x + k / 2, y + k),
-                    (x + 3 * k / 2, y + k),
-                ],
-                BLACK.stroke_width(sz.px(3.0)),
-            ))?,
+            Swatch::Whisker => {
+                for p in [
+                    vec![(x + k, y - k), (x + k, y + k)],
+                    vec![(x + k / 2, y - k), (x + 3 * k / 2, y - k)],
+                    vec![(x + k / 2, y + k), (x + 3 * k / 2, y + k)],
+                ] {
+                    area.draw(&PathElement::new(p, BLACK.stroke_width(sz.px(3.0))))?;
+                }
+            }
         }
         x += 2 * k + sz.px(10.0) as i32;
         area.draw(&Text::new(
@@ -1553,19 +1551,16 @@ where
     chart.draw_series(present().map(|(x, v)| {
         Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v.0)], fill.mix(0.75).filled())
     }))?;
+    // Each stroke on its own: a path that turns back on itself draws its
+    // joins as slanted caps.
     let w = sz.px(3.0);
-    chart.draw_series(present().map(|(x, v)| {
-        PathElement::new(
-            vec![
-                (x - 0.12, v.1),
-                (x + 0.12, v.1),
-                (x, v.1),
-                (x, v.2),
-                (x - 0.12, v.2),
-                (x + 0.12, v.2),
-            ],
-            BLACK.stroke_width(w),
-        )
+    chart.draw_series(present().flat_map(|(x, v)| {
+        [
+            vec![(x, v.1), (x, v.2)],
+            vec![(x - 0.12, v.1), (x + 0.12, v.1)],
+            vec![(x - 0.12, v.2), (x + 0.12, v.2)],
+        ]
+        .map(|p| PathElement::new(p, BLACK.stroke_width(w)))
     }))?;
     // The expected value beside the bar's top, clear of the whisker.
     chart.draw_series(present().map(|(x, v)| {
@@ -1712,14 +1707,12 @@ where
             r.clear,
             !r.clear,
         ))?;
-        area.draw(&text(
-            format!("95% interval {}", r.interval),
-            cols[3],
-            lower,
-            int_px,
-            false,
-            true,
-        ))?;
+        let interval = if r.interval == "–" {
+            "–".to_string()
+        } else {
+            format!("95% interval {}", r.interval)
+        };
+        area.draw(&text(interval, cols[3], lower, int_px, false, true))?;
         area.draw(&text(r.p.clone(), cols[4], upper, p_px, false, false))?;
         area.draw(&line(y + row_h))?;
     }

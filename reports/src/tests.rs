@@ -759,5 +759,5 @@ fn write_gallery() {
     for c in all_charts() {
         write_png(&c, &dir.join(format!("{}.png", c.slug())), PNG_SIZE).unwrap();
     }
-    write_deck(&deck(Some(whatif())), &dir).unwrap();
+    write_deck(&deck_with(Some(whatif()), Some(before_after())), &dir).unwrap();
 }
