@@ -243,7 +243,12 @@ const REPORT_DECK_EXAMPLES: &str = "\
 Examples:
   flowmeter report deck --out deck/
   flowmeter report deck --out deck/ --since 2026-01-01 --until 2026-06-30
-  chromium deck/deck.html        # arrow keys move between slides; print to PDF for a handout";
+  flowmeter report deck --out deck/ --before 2026-01-01..2026-03-31 --after 2026-04-01..2026-06-30
+  chromium deck/deck.html        # arrow keys move between slides; print to PDF for a handout
+
+The before/after slide compares the periods before and after the config's
+[process_change] date (within --since/--until), or --before and --after when
+given (ranges are FROM..TO in UTC dates, both days included, as for compare).";
 
 #[derive(Debug, Args)]
 pub struct ReportMonthlyArgs {
@@ -272,6 +277,13 @@ pub struct ReportDeckArgs {
     /// The production environment the DORA metrics are about.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
+    /// The before/after slide's first period, FROM..TO (overrides the config's
+    /// [process_change]; needs --after).
+    #[arg(long, value_name = "RANGE", requires = "after")]
+    pub before: Option<String>,
+    /// The before/after slide's second period, FROM..TO (needs --before).
+    #[arg(long, value_name = "RANGE", requires = "before")]
+    pub after: Option<String>,
 }
 
 const RISK_EXAMPLES: &str = "\

@@ -312,14 +312,15 @@ pub fn compare(
     if before.start < after.end && after.start < before.end {
         warnings.push("the periods overlap: data in both count twice".into());
     }
+    // The caveat first: it is the one a reader of any output must not miss.
     let notes = vec![
+        "A before/after difference shows change over time, not its cause: other things changed too.".into(),
         format!(
             "difference = after − before; 95% percentile bootstrap, {} resamples, seed {} (same seed, same interval).",
             opts.resamples, opts.seed
         ),
         "Mann–Whitney U: two-sided, normal approximation with tie and continuity correction; a small p says after's values tend to be larger or smaller than before's.".into(),
         "change_fail_rate is a rate (mean of 0/1), so its Mann–Whitney test compares the two proportions.".into(),
-        "A before/after difference shows change over time, not its cause: other things changed too.".into(),
     ];
     CompareReport {
         environment: environment.to_string(),

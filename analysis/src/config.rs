@@ -30,10 +30,22 @@ pub struct Config {
     /// The 2025 population the Quick Check scores are compared with
     /// (`industry = ...` or `org_size = ...`; default: everyone).
     pub population: crate::quickcheck::Population,
+    /// The day a process changed (`[process_change]`): the deck compares the
+    /// periods before and after it.
+    pub process_change: Option<ProcessChange>,
     /// Where the config came from (`None`: the built-in default).
     pub path: Option<PathBuf>,
     /// The text it was parsed from (part of the analysis fingerprint).
     pub text: String,
+}
+
+/// `[process_change]`: the first day of a new way of working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessChange {
+    /// The first day after the change (UTC): the "after" period starts here.
+    pub date: chrono::NaiveDate,
+    /// What changed, as the deck prints it (e.g. "trunk-based delivery").
+    pub label: Option<String>,
 }
 
 /// Where a change's lead time starts.
@@ -202,6 +214,7 @@ struct RawConfig {
     tiers: Option<Spanned<i64>>,
     industry: Option<Spanned<String>>,
     org_size: Option<Spanned<String>>,
+    process_change: Option<RawProcessChange>,
     /// Owned by the teams feature; accepted here so the file stays one file.
     #[serde(default)]
     #[allow(dead_code)]
@@ -219,6 +232,21 @@ struct RawEnv {
     workflow: Option<Spanned<String>>,
     #[serde(default)]
     production: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcessChange {
+    date: Spanned<RawDate>,
+    label: Option<Spanned<String>>,
+}
+
+/// `date = "2025-07-01"` or the TOML date `date = 2025-07-01`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawDate {
+    Text(String),
+    Toml(toml::value::Datetime),
 }
 
 #[derive(Deserialize)]
@@ -554,6 +582,28 @@ impl Config {
                     .map_err(|e| err(v.span(), "org_size", e.to_string()))?,
                 (None, None) => Population::All,
             };
+        let process_change = match &raw.process_change {
+            None => None,
+            Some(p) => {
+                let text = match p.date.get_ref() {
+                    RawDate::Text(t) => t.trim().to_string(),
+                    RawDate::Toml(d) => d.to_string(),
+                };
+                let date = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                    err(
+                        p.date.span(),
+                        "process_change.date",
+                        format!("`{text}` is not a date: use YYYY-MM-DD, like \"2025-07-01\""),
+                    )
+                })?;
+                let label = p
+                    .label
+                    .as_ref()
+                    .map(|l| l.get_ref().trim().to_string())
+                    .filter(|l| !l.is_empty());
+                Some(ProcessChange { date, label })
+            }
+        };
         Ok(Config {
             environments,
             failure,
@@ -563,6 +613,7 @@ impl Config {
             test_workflows,
             tiers,
             population,
+            process_change,
             path: Some(path.to_path_buf()),
             text: text.to_string(),
         })
@@ -590,6 +641,7 @@ impl Config {
             test_workflows: vec![],
             tiers: DEFAULT_TIERS,
             population: crate::quickcheck::Population::All,
+            process_change: None,
             path: None,
             text: String::new(),
         }
@@ -819,6 +871,39 @@ rollback = false
             e.contains("`defects.severity_weights.sev1`: weight -1"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn process_change_takes_a_date_and_an_optional_label() {
+        let c = Config::parse(GOOD, Path::new("f.toml")).unwrap();
+        assert_eq!(c.process_change, None);
+        let with = |extra: &str| Config::parse(&format!("{GOOD}\n{extra}"), Path::new("f.toml"));
+        let c = with("[process_change]\ndate = \"2025-07-01\"\nlabel = \"trunk-based delivery\"\n")
+            .unwrap();
+        assert_eq!(
+            c.process_change,
+            Some(ProcessChange {
+                date: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+                label: Some("trunk-based delivery".into()),
+            })
+        );
+        // A TOML date works too, and the label is optional.
+        let c = with("[process_change]\ndate = 2025-07-01\n").unwrap();
+        let p = c.process_change.unwrap();
+        assert_eq!(p.date.to_string(), "2025-07-01");
+        assert_eq!(p.label, None);
+        // A bad date names the file, the line and the key.
+        let e = with("[process_change]\ndate = \"2025-13-01\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.toml:25: `process_change.date`: `2025-13-01` is not a date"),
+            "{e}"
+        );
+        let e = with("[process_change]\nlabel = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:") && e.contains("date"), "{e}");
     }
 
     #[test]

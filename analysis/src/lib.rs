@@ -51,7 +51,9 @@ mod risk;
 pub mod stats;
 mod whatif;
 
-pub use config::{parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, Signals};
+pub use config::{
+    parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, ProcessChange, Signals,
+};
 pub use deploy::{fast_forward_warnings, resolve_deployments, Deploy, Resolved};
 pub use error::{Error, Result};
 pub use explain::{

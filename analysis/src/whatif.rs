@@ -215,6 +215,9 @@ pub struct WhatIfRow {
     pub predicted_failures: Option<Estimate>,
     /// Expected changes that ship inside a failed deployment.
     pub predicted_changes_in_failed: Option<Estimate>,
+    /// Expected defects (incidents) per week: the expected failures times
+    /// the history's incidents per failed deployment, over the window's weeks.
+    pub expected_defects_per_week: Option<Estimate>,
     /// `current` only: failed deployments actually observed.
     pub observed_failures: Option<usize>,
     /// Share of this row's deployments whose batch lies outside the middle
@@ -448,6 +451,7 @@ pub fn whatif(
         batch_max: current_batches.iter().copied().max(),
         predicted_failures: pf,
         predicted_changes_in_failed: pc,
+        expected_defects_per_week: None,
         observed_failures: Some(current_deps.iter().filter(|d| d.failed).count()),
         extrapolated_share: outside(&current_batches),
     });
@@ -489,6 +493,7 @@ pub fn whatif(
             batch_max: r.batches.iter().copied().max(),
             predicted_failures: pf,
             predicted_changes_in_failed: pc,
+            expected_defects_per_week: None,
             observed_failures: None,
             extrapolated_share: outside(&r.batches),
         });
@@ -776,6 +781,35 @@ pub fn whatif_from_store(
         source = "non-merge commits of each repo's default branch, at the time the first-parent commit that brought them in was committed (no earlier environment than production had changes)".into();
     }
     let mut report = whatif(&arrivals, &deployments, fit.fit.as_ref(), opts);
+    // Defects per week: each expected failure brings the history's incidents
+    // per failed deployment (analysis::safety counts them once).
+    let rows = crate::safety::safety_rows(&stats)?;
+    let failed: Vec<&crate::SafetyRow> = rows
+        .iter()
+        .filter(|r| r.environment == env && r.failed)
+        .collect();
+    let incidents: i64 = failed.iter().map(|r| r.incidents).sum();
+    let weeks = report.months * MONTH_DAYS / 7.0;
+    let has_incidents = store.read(&flowmeter_store::INCIDENTS)?.height() > 0;
+    if has_incidents && !failed.is_empty() && weeks > 0.0 {
+        let per_failure = incidents as f64 / failed.len() as f64;
+        let k = per_failure / weeks;
+        for row in &mut report.rows {
+            row.expected_defects_per_week = row.predicted_failures.map(|e| Estimate {
+                value: e.value * k,
+                lo: e.lo * k,
+                hi: e.hi * k,
+            });
+        }
+        report.assumptions.push(format!(
+            "Defects per week: expected failed deployments × {per_failure:.2} incidents per failed deployment (the history's {incidents} over {} failures) ÷ {weeks:.1} weeks; the interval is the failures' interval scaled, so it leaves out the uncertainty of the incidents per failure.",
+            failed.len()
+        ));
+    } else {
+        report.assumptions.push(
+            "Defects per week: not available (no incidents in the store, or no failed deployment to learn incidents per failure from).".into(),
+        );
+    }
     report
         .assumptions
         .insert(0, format!("Mainline arrivals: {source}."));

@@ -400,6 +400,12 @@ automated_actors = ['rollback-bot\[bot\]']
 # Incidents weighed as defects by severity.
 [defects]
 severity_weights = { sev1 = 5, sev2 = 2, sev3 = 1 }
+
+# The day the teams switched from two-week release trains to trunk-based
+# delivery: the deck compares the periods before and after it.
+[process_change]
+date = "2025-07-01"
+label = "trunk-based delivery"
 "#;
 
 fn story(g: &Generated, seed: u64) -> String {

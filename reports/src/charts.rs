@@ -140,6 +140,35 @@ pub struct QuickCheckRow {
     pub sd: f64,
 }
 
+/// The before/after table: one row per metric, every cell as printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BeforeAfterTable {
+    /// The column heads of the two periods, e.g. "Before (2025-01-02 – 2025-06-30)".
+    pub before: String,
+    pub after: String,
+    pub rows: Vec<BeforeAfterLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BeforeAfterLine {
+    /// e.g. "Median lead time".
+    pub metric: String,
+    /// What `n` counts, e.g. "changes".
+    pub per: String,
+    pub before: String,
+    pub after: String,
+    /// The difference after − before, e.g. "−25 d".
+    pub difference: String,
+    /// Its 95% interval, e.g. "−25.2 d to −24.9 d".
+    pub interval: String,
+    /// The rank test, e.g. "p < 0.001".
+    pub p: String,
+    pub n_before: u64,
+    pub n_after: u64,
+    /// Whether the interval excludes zero (the difference is drawn bold).
+    pub clear: bool,
+}
+
 /// Any chart flowmeter draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
@@ -157,6 +186,7 @@ pub enum Chart {
     QuickCheck(QuickCheckCard),
     WhatIfLeadTime(WhatIfLeadTime),
     SafetyNet(crate::safety::SafetyTable),
+    BeforeAfter(BeforeAfterTable),
 }
 
 impl Chart {
@@ -175,6 +205,7 @@ impl Chart {
             Chart::Scorecard(_) => "scorecard",
             Chart::QuickCheck(_) => "quick-check",
             Chart::WhatIfLeadTime(_) => "whatif-lead-time",
+            Chart::BeforeAfter(_) => "before-after",
             Chart::SafetyNet(_) => "safety-net",
         }
     }
@@ -220,8 +251,25 @@ impl Chart {
                 "DORA {} Quick Check scores vs {} (mean ± sd)",
                 c.year, c.population
             ),
-            Chart::WhatIfLeadTime(_) => "Lead time under other release cadences".to_string(),
             Chart::SafetyNet(t) => crate::safety::title(t),
+            Chart::WhatIfLeadTime(c) => {
+                if c.policies.iter().any(|p| p.predicted_failures.is_some()) {
+                    "Release cadences: lead time against failures".to_string()
+                } else {
+                    "Lead time under other release cadences".to_string()
+                }
+            }
+            Chart::BeforeAfter(c) => format!(
+                "Before and after (n={} / {} deployments)",
+                c.rows
+                    .iter()
+                    .find(|r| r.per == "deployments")
+                    .map_or(0, |r| r.n_before),
+                c.rows
+                    .iter()
+                    .find(|r| r.per == "deployments")
+                    .map_or(0, |r| r.n_after)
+            ),
         }
     }
 
@@ -247,6 +295,7 @@ impl Chart {
             Chart::QuickCheck(c) => quick_check(c, &title, area),
             Chart::WhatIfLeadTime(c) => whatif_lead_time(c, &title, area),
             Chart::SafetyNet(t) => crate::safety::draw(t, &title, area),
+            Chart::BeforeAfter(c) => before_after(c, &title, area),
         }
     }
 }
@@ -1433,6 +1482,132 @@ where
         return no_data(area, title, "no what-if results");
     }
     let sz = Sizes::of(area);
+    let m = sz.px(24.0) as i32;
+    area.draw(&Text::new(title.to_string(), (m, m / 2), sz.title()))?;
+    let head = sz.px(70.0);
+    let (_, h) = area.dim_in_pixel();
+    let (_, body) = area.split_vertically(head);
+    let predicted = c.policies.iter().any(|p| p.predicted_failures.is_some());
+    if !predicted {
+        return whatif_lead_panel(c, true, &body, sz);
+    }
+    // Lead time on top, then the other side of the trade: expected failed
+    // deployments and the changes stuck in them, on the same policy axis.
+    let rest_h = h.saturating_sub(head) as f64;
+    let (top, rest) = body.split_vertically((rest_h * 0.38) as u32);
+    let (mid, bottom) = rest.split_vertically((rest_h * 0.28) as u32);
+    whatif_lead_panel(c, false, &top, sz)?;
+    let est = |v: Option<f64>, lo: Option<f64>, hi: Option<f64>| {
+        let v = v.unwrap_or(f64::NAN);
+        (v, lo.unwrap_or(v), hi.unwrap_or(v))
+    };
+    let failures: Vec<(f64, f64, f64)> = c
+        .policies
+        .iter()
+        .map(|p| {
+            est(
+                p.predicted_failures,
+                p.predicted_failures_lo,
+                p.predicted_failures_hi,
+            )
+        })
+        .collect();
+    let stuck: Vec<(f64, f64, f64)> = c
+        .policies
+        .iter()
+        .map(|p| {
+            est(
+                p.predicted_changes_in_failed,
+                p.predicted_changes_in_failed_lo,
+                p.predicted_changes_in_failed_hi,
+            )
+        })
+        .collect();
+    whatif_estimate_panel(
+        c,
+        &failures,
+        ("failures", "expected failed deployments"),
+        oi::REDDISH_PURPLE,
+        false,
+        &mid,
+        sz,
+    )?;
+    whatif_estimate_panel(
+        c,
+        &stuck,
+        ("changes", "expected changes stuck in failed deployments"),
+        oi::ORANGE,
+        true,
+        &bottom,
+        sz,
+    )
+}
+
+/// The y label area of every what-if panel, so their bars line up.
+fn whatif_y_area(sz: Sizes) -> u32 {
+    sz.px(120.0)
+}
+
+/// A legend entry drawn in a panel's top margin.
+enum Swatch {
+    Bar(RGBColor),
+    Tick(RGBColor),
+    Whisker,
+}
+
+/// One line of legend entries at `(x, y)` (the line's vertical centre), left to right.
+fn legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    sz: Sizes,
+    (x, y): (i32, i32),
+    items: &[(Swatch, &str)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let mut x = x;
+    let k = sz.px(12.0) as i32;
+    for (swatch, label) in items {
+        match swatch {
+            Swatch::Bar(c) => area.draw(&Rectangle::new(
+                [(x, y - k), (x + 2 * k, y + k)],
+                c.filled(),
+            ))?,
+            Swatch::Tick(c) => area.draw(&PathElement::new(
+                vec![(x, y), (x + 2 * k, y)],
+                c.stroke_width(sz.px(5.0)),
+            ))?,
+            Swatch::Whisker => {
+                for p in [
+                    vec![(x + k, y - k), (x + k, y + k)],
+                    vec![(x + k / 2, y - k), (x + 3 * k / 2, y - k)],
+                    vec![(x + k / 2, y + k), (x + 3 * k / 2, y + k)],
+                ] {
+                    area.draw(&PathElement::new(p, BLACK.stroke_width(sz.px(3.0))))?;
+                }
+            }
+        }
+        x += 2 * k + sz.px(10.0) as i32;
+        area.draw(&Text::new(
+            label.to_string(),
+            (x, y),
+            sz.tick().pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+        // DejaVu Sans averages under 0.6 em per character.
+        x += (label.chars().count() as f64 * 0.56 * 23.0 * sz.s) as i32 + sz.px(36.0) as i32;
+    }
+    Ok(())
+}
+
+fn whatif_lead_panel<DB: DrawingBackend>(
+    c: &WhatIfLeadTime,
+    x_axis: bool,
+    area: &DrawingArea<DB, Shift>,
+    sz: Sizes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     let n = c.policies.len();
     let labels: Vec<String> = c.policies.iter().map(|p| p.name.clone()).collect();
     let max = c
@@ -1441,50 +1616,62 @@ where
         .map(|p| p.lead_p90_hours)
         .fold(0.0, f64::max);
     let unit = TimeUnit::for_max_hours(max);
-    let ymax = nice_ceiling((max / unit.divisor * LEGEND_HEADROOM).max(0.1));
+    // Room above the highest tick for its "/mo" label.
+    let ymax = nice_ceiling((max / unit.divisor * 1.2).max(0.1));
+    let legend_h = sz.px(40.0);
+    legend_row(
+        area,
+        sz,
+        (
+            whatif_y_area(sz) as i32 + sz.px(24.0) as i32,
+            legend_h as i32 / 2,
+        ),
+        &[
+            (Swatch::Bar(oi::SKY_BLUE), "median lead time"),
+            (Swatch::Tick(oi::VERMILLION), "p90 lead time"),
+        ],
+    )?;
     let mut chart = ChartBuilder::on(area)
-        .caption(title, sz.title())
         .margin(sz.px(24.0))
-        .x_label_area_size(sz.px(80.0))
-        .y_label_area_size(sz.px(110.0))
+        .margin_top(legend_h + sz.px(8.0))
+        .margin_bottom(sz.px(if x_axis { 24.0 } else { 4.0 }))
+        .x_label_area_size(sz.px(if x_axis { 80.0 } else { 36.0 }))
+        .y_label_area_size(whatif_y_area(sz))
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
+    let x_fmt = |x: &f64| index_label(&labels, *x);
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
         .x_labels(n)
-        .x_label_formatter(&|x| index_label(&labels, *x))
-        .x_desc("release policy (deployments per month above each bar)")
+        .x_label_formatter(&x_fmt)
+        .y_labels(5)
         .y_label_formatter(&|y| crate::style::trim(*y))
         .y_desc(format!("lead time ({})", unit.name))
         .label_style(sz.tick())
         .axis_desc_style(sz.label())
         .light_line_style(TRANSPARENT)
-        .bold_line_style(GREY.mix(0.25))
-        .draw()?;
+        .bold_line_style(GREY.mix(0.25));
+    if x_axis {
+        mesh.x_desc("release policy (deployments per month above each bar)");
+    }
+    mesh.draw()?;
     let fill = oi::SKY_BLUE;
-    chart
-        .draw_series(c.policies.iter().enumerate().map(|(i, p)| {
-            let x = i as f64;
-            Rectangle::new(
-                [
-                    (x - 0.35, 0.0),
-                    (x + 0.35, p.lead_median_hours / unit.divisor),
-                ],
-                fill.filled(),
-            )
-        }))?
-        .label("median lead time")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 24, y + 8)], fill.filled()));
+    chart.draw_series(c.policies.iter().enumerate().map(|(i, p)| {
+        let x = i as f64;
+        Rectangle::new(
+            [
+                (x - 0.35, 0.0),
+                (x + 0.35, p.lead_median_hours / unit.divisor),
+            ],
+            fill.filled(),
+        )
+    }))?;
     let color = oi::VERMILLION;
     let w = sz.px(5.0);
-    chart
-        .draw_series(c.policies.iter().enumerate().map(|(i, p)| {
-            let x = i as f64;
-            let y = p.lead_p90_hours / unit.divisor;
-            PathElement::new(vec![(x - 0.35, y), (x + 0.35, y)], color.stroke_width(w))
-        }))?
-        .label("p90 lead time")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(w)));
+    chart.draw_series(c.policies.iter().enumerate().map(|(i, p)| {
+        let x = i as f64;
+        let y = p.lead_p90_hours / unit.divisor;
+        PathElement::new(vec![(x - 0.35, y), (x + 0.35, y)], color.stroke_width(w))
+    }))?;
     // Deployments per month above each policy, where long tick labels would collide.
     chart.draw_series(c.policies.iter().enumerate().map(|(i, p)| {
         let top = p.lead_p90_hours.max(p.lead_median_hours) / unit.divisor;
@@ -1494,7 +1681,251 @@ where
             sz.tick().pos(Pos::new(HPos::Center, VPos::Bottom)),
         )
     }))?;
-    legend(&mut chart, sz, SeriesLabelPosition::UpperRight)
+    Ok(())
+}
+
+/// One estimate per policy as a bar with its 95% whisker and its value.
+fn whatif_estimate_panel<DB: DrawingBackend>(
+    c: &WhatIfLeadTime,
+    values: &[(f64, f64, f64)],
+    (y_desc, label): (&str, &str),
+    fill: RGBColor,
+    x_axis: bool,
+    area: &DrawingArea<DB, Shift>,
+    sz: Sizes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let n = c.policies.len();
+    let labels: Vec<String> = c.policies.iter().map(|p| p.name.clone()).collect();
+    let max = values
+        .iter()
+        .map(|v| v.2.max(v.0))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    // Room above the highest whisker for its value.
+    let ymax = nice_ceiling((max * 1.15).max(1.0));
+    let legend_h = sz.px(40.0);
+    legend_row(
+        area,
+        sz,
+        (
+            whatif_y_area(sz) as i32 + sz.px(24.0) as i32,
+            legend_h as i32 / 2,
+        ),
+        &[
+            (Swatch::Bar(fill), label),
+            (Swatch::Whisker, "95% interval"),
+        ],
+    )?;
+    let mut chart = ChartBuilder::on(area)
+        .margin(sz.px(24.0))
+        .margin_top(legend_h + sz.px(8.0))
+        .margin_bottom(sz.px(if x_axis { 24.0 } else { 4.0 }))
+        .x_label_area_size(sz.px(if x_axis { 80.0 } else { 36.0 }))
+        .y_label_area_size(whatif_y_area(sz))
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..ymax)?;
+    let x_fmt = |x: &f64| index_label(&labels, *x);
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .x_labels(n)
+        .x_label_formatter(&x_fmt)
+        .y_labels(4)
+        .y_label_formatter(&|y| crate::style::trim(*y))
+        .y_desc(y_desc)
+        .label_style(sz.tick())
+        .axis_desc_style(sz.label())
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GREY.mix(0.25));
+    if x_axis {
+        mesh.x_desc("release policy");
+    }
+    mesh.draw()?;
+    let present = || {
+        values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.0.is_finite())
+            .map(|(i, v)| (i as f64, *v))
+    };
+    chart.draw_series(present().map(|(x, v)| {
+        Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v.0)], fill.mix(0.75).filled())
+    }))?;
+    // Each stroke on its own: a path that turns back on itself draws its
+    // joins as slanted caps.
+    let w = sz.px(3.0);
+    chart.draw_series(present().flat_map(|(x, v)| {
+        [
+            vec![(x, v.1), (x, v.2)],
+            vec![(x - 0.12, v.1), (x + 0.12, v.1)],
+            vec![(x - 0.12, v.2), (x + 0.12, v.2)],
+        ]
+        .map(|p| PathElement::new(p, BLACK.stroke_width(w)))
+    }))?;
+    // The expected value beside the bar's top, clear of the whisker.
+    chart.draw_series(present().map(|(x, v)| {
+        Text::new(
+            crate::style::trim(v.0),
+            (x + 0.16, v.0),
+            sz.tick().pos(Pos::new(HPos::Left, VPos::Bottom)),
+        )
+    }))?;
+    Ok(())
+}
+
+fn before_after<DB: DrawingBackend>(
+    c: &BeforeAfterTable,
+    title: &str,
+    area: &DrawingArea<DB, Shift>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    if c.rows.is_empty() {
+        return no_data(area, title, "no metrics to compare");
+    }
+    let sz = Sizes::of(area);
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let m = sz.px(30.0) as i32;
+    area.draw(&Text::new(title.to_string(), (m, m / 2), sz.title()))?;
+    let (before, before_days) = split_head(&c.before);
+    let (after, after_days) = split_head(&c.after);
+    let periods = format!("{before}: {before_days}   ·   {after}: {after_days}");
+    area.draw(&Text::new(
+        periods.clone(),
+        (m, m / 2 + sz.px(62.0) as i32),
+        (FONT, fit(24.0 * sz.s, (w - 2 * m) as f64, &periods))
+            .into_font()
+            .color(&GREY),
+    ))?;
+    let top = sz.px(130.0) as i32;
+    let head_h = sz.px(60.0) as i32;
+    let row_h = ((h - top - head_h - m) / c.rows.len() as i32).min(sz.px(170.0) as i32);
+    // Columns, as shares of the inner width.
+    let inner = (w - 2 * m) as f64;
+    let col = |share: f64| m + (inner * share) as i32;
+    let cols = [
+        col(0.0),
+        col(0.27),
+        col(0.42),
+        col(0.57),
+        col(0.83),
+        col(1.0),
+    ];
+    let width = |k: usize| (cols[k + 1] - cols[k]) as f64 - sz.px(14.0) as f64;
+    let left = Pos::new(HPos::Left, VPos::Center);
+    let big = 30.0 * sz.s;
+    let small = 21.0 * sz.s;
+    // One size per column, so the rows read alike.
+    let size_of = |k: usize, f: &dyn Fn(&BeforeAfterLine) -> String, base: f64| {
+        c.rows
+            .iter()
+            .map(|r| fit(base, width(k), &f(r)))
+            .fold(base, f64::min)
+    };
+    let heads = [
+        "metric".to_string(),
+        before,
+        after,
+        "change (after − before)".to_string(),
+        "rank test".to_string(),
+    ];
+    let head_px = heads
+        .iter()
+        .enumerate()
+        .map(|(k, a)| fit(24.0 * sz.s, width(k), a))
+        .fold(24.0 * sz.s, f64::min);
+    for (k, a) in heads.iter().enumerate() {
+        area.draw(&Text::new(
+            a.clone(),
+            (cols[k], top + head_h / 2),
+            (FONT, head_px, FontStyle::Bold)
+                .into_font()
+                .color(&BLACK)
+                .pos(left),
+        ))?;
+    }
+    let line = |y: i32| Rectangle::new([(m, y), (w - m, y + 2)], GREY.mix(0.5).filled());
+    area.draw(&line(top + head_h))?;
+    let n_of = |r: &BeforeAfterLine| format!("n = {} / {} {}", r.n_before, r.n_after, r.per);
+    let metric_px = size_of(0, &|r| r.metric.clone(), 26.0 * sz.s);
+    let before_px = size_of(1, &|r| r.before.clone(), big);
+    let after_px = size_of(2, &|r| r.after.clone(), big);
+    let diff_px = size_of(3, &|r| r.difference.clone(), big);
+    let int_px = size_of(3, &|r| r.interval.clone(), small);
+    let p_px = size_of(4, &|r| r.p.clone(), 26.0 * sz.s);
+    // The sample sizes span the row, under the numbers.
+    let n_px = c
+        .rows
+        .iter()
+        .map(|r| fit(small, (cols[3] - cols[0]) as f64, &n_of(r)))
+        .fold(small, f64::min);
+    for (i, r) in c.rows.iter().enumerate() {
+        let y = top + head_h + i as i32 * row_h;
+        let (upper, lower) = (y + row_h * 2 / 5, y + row_h * 3 / 4);
+        let text = |s: String, x: i32, y: i32, px: f64, bold: bool, grey: bool| {
+            let f = if bold {
+                (FONT, px, FontStyle::Bold).into_font()
+            } else {
+                (FONT, px).into_font()
+            };
+            let f = f.color(if grey { &GREY } else { &BLACK });
+            Text::new(s, (x, y), f.pos(left))
+        };
+        area.draw(&text(
+            r.metric.clone(),
+            cols[0],
+            upper,
+            metric_px,
+            true,
+            false,
+        ))?;
+        area.draw(&text(n_of(r), cols[0], lower, n_px, false, true))?;
+        area.draw(&text(
+            r.before.clone(),
+            cols[1],
+            upper,
+            before_px,
+            false,
+            false,
+        ))?;
+        area.draw(&text(
+            r.after.clone(),
+            cols[2],
+            upper,
+            after_px,
+            false,
+            false,
+        ))?;
+        // A clear change is bold; one the interval cannot tell from chance is grey.
+        area.draw(&text(
+            r.difference.clone(),
+            cols[3],
+            upper,
+            diff_px,
+            r.clear,
+            !r.clear,
+        ))?;
+        let interval = if r.interval == "–" {
+            "–".to_string()
+        } else {
+            format!("95% interval {}", r.interval)
+        };
+        area.draw(&text(interval, cols[3], lower, int_px, false, true))?;
+        area.draw(&text(r.p.clone(), cols[4], upper, p_px, false, false))?;
+        area.draw(&line(y + row_h))?;
+    }
+    Ok(())
+}
+
+/// "Before (2025-01-02 – 2025-06-30)" → ("Before", "2025-01-02 – 2025-06-30").
+fn split_head(s: &str) -> (String, String) {
+    match s.split_once(" (") {
+        Some((a, b)) => (a.to_string(), b.trim_end_matches(')').to_string()),
+        None => (s.to_string(), String::new()),
+    }
 }
 
 #[cfg(test)]

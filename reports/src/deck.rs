@@ -9,15 +9,17 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{
-    Chart, DrawResult, FailureByBatch, LeadTimeHistogram, QuickCheckCard, Scorecard, StageTimes,
-    WhatIfLeadTime,
+    BeforeAfterLine, BeforeAfterTable, Chart, DrawResult, FailureByBatch, LeadTimeHistogram,
+    QuickCheckCard, Scorecard, StageTimes, WhatIfLeadTime, WhatIfPolicy,
 };
 use crate::error::Result;
 use crate::escape_html;
 use crate::render::{png_with, to_svg, write_text};
 use crate::safety::SafetyReport;
 use crate::style::{fmt_hours, fmt_pct, okabe_ito as oi, trim, Tier, FONT, GREY};
-pub use flowmeter_analysis::digest::{DeckNumbers, RiskFit, TrainWait};
+pub use flowmeter_analysis::digest::{
+    BeforeAfter, BeforeAfterRow, DeckNumbers, PeriodSpan, RiskFit, TrainWait, Verdict,
+};
 
 /// Upper-cases the first letter ("not available: …" → "Not available: …").
 fn capitalise(s: &str) -> String {
@@ -58,6 +60,13 @@ pub struct Deck {
     /// The safety net of the last quarter, with its verdict.
     #[serde(default)]
     pub safety: Option<SafetyReport>,
+    /// `compare` before and after the process change (or the periods asked
+    /// for); `None` without either: the slide is then left out.
+    #[serde(default)]
+    pub before_after: Option<BeforeAfter>,
+    /// Why a configured process change has no slide ("not available: why").
+    #[serde(default)]
+    pub before_after_unavailable: Option<String>,
 }
 
 /// "How long a change waits, and where."
@@ -209,13 +218,26 @@ impl Deck {
                 },
                 "How long a change waits, and where".into(),
                 "What batch size does to failure".into(),
-                "Whether tests, monitoring and rollback keep deployments safe".into(),
+            ]
+            .into_iter()
+            .chain(match (&self.before_after, &self.before_after_unavailable) {
+                (Some(b), _) => Some(before_after_title(b)),
+                (None, Some(why)) => Some(format!("{}, so that slide is left out", capitalise(why))),
+                (None, None) => None,
+            })
+            .chain(
+                self.safety
+                    .as_ref()
+                    .map(|_| "Whether tests, monitoring and rollback keep deployments safe".into()),
+            )
+            .chain([
                 if self.whatif.is_some() {
                     "What smaller, more frequent releases would change".into()
                 } else {
                     "Not available: what-if cadences (the what-if analysis has not run), so that slide is left out".into()
                 },
-            ],
+            ])
+            .collect(),
             notes: vec![],
             chart: None,
         }];
@@ -388,83 +410,16 @@ impl Deck {
             chart: Some(Chart::FailureByBatch(b.buckets.clone())),
         });
 
+        if let Some(ba) = &self.before_after {
+            out.push(before_after_slide(ba));
+        }
         if let Some(s) = &self.safety {
             out.push(safety_slide(s));
         }
 
         // What-if, only with results.
         if let Some(wi) = &self.whatif {
-            let current = wi.policies.iter().find(|p| p.name == "current");
-            let best = wi
-                .policies
-                .iter()
-                .min_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
-            let (big, caption) = match (current, best) {
-                (Some(c), Some(b)) => (
-                    format!(
-                        "{} → {}",
-                        fmt_hours(c.lead_median_hours),
-                        fmt_hours(b.lead_median_hours)
-                    ),
-                    format!("median lead time, current vs {}", b.name),
-                ),
-                (_, Some(b)) => (
-                    fmt_hours(b.lead_median_hours),
-                    format!("median lead time, {}", b.name),
-                ),
-                _ => ("–".into(), String::new()),
-            };
-            // Three policies fit the slide: today's, the fastest and the slowest.
-            // Every policy is in the chart; the notes list them all.
-            let slowest = wi
-                .policies
-                .iter()
-                .max_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
-            let mut shown: Vec<&crate::charts::WhatIfPolicy> = vec![];
-            for p in [current, best, slowest].into_iter().flatten() {
-                if !shown.iter().any(|q| std::ptr::eq(*q, p)) {
-                    shown.push(p);
-                }
-            }
-            let line = |p: &&crate::charts::WhatIfPolicy| -> String {
-                let opt = |v: Option<f64>| v.map(trim).unwrap_or_else(|| "–".into());
-                let failures = match p.predicted_failures {
-                    Some(f) => format!(
-                        "predicted failures {} ({}–{})",
-                        trim(f),
-                        opt(p.predicted_failures_lo),
-                        opt(p.predicted_failures_hi)
-                    ),
-                    None => "no failure prediction (no risk model)".to_string(),
-                };
-                format!(
-                    "{}: {} releases/month, median batch {} changes, {}",
-                    p.name,
-                    trim(p.deployments_per_month),
-                    opt(p.batch_median),
-                    failures
-                )
-            };
-            let bullets: Vec<String> = shown.iter().map(line).collect();
-            let others: Vec<&crate::charts::WhatIfPolicy> = wi
-                .policies
-                .iter()
-                .filter(|p| !shown.iter().any(|q| std::ptr::eq(*q, *p)))
-                .collect();
-            let notes: Vec<String> = others
-                .iter()
-                .map(line)
-                .chain(wi.assumptions.iter().map(|a| format!("Assumption: {a}")))
-                .collect();
-            out.push(Slide {
-                id: "whatif".into(),
-                title: "What smaller, more frequent releases would change".into(),
-                big,
-                big_caption: caption,
-                bullets,
-                notes,
-                chart: Some(Chart::WhatIfLeadTime(wi.clone())),
-            });
+            out.push(whatif_slide(wi));
         }
         out
     }
@@ -550,6 +505,348 @@ impl Deck {
         h.push_str(DECK_JS);
         h.push_str("</script>\n</body>\n</html>\n");
         Ok(h)
+    }
+}
+
+/// The before/after slide's title: what changed, or the two periods.
+fn before_after_title(b: &BeforeAfter) -> String {
+    match (&b.change_date, &b.label) {
+        (Some(_), Some(l)) if l.chars().count() <= 26 => format!("What changed with {l}"),
+        (Some(d), _) => format!("What changed after {d}"),
+        (None, _) => "Before and after".to_string(),
+    }
+}
+
+/// How each compared metric is named and printed.
+struct MetricWords {
+    name: &'static str,
+    per: &'static str,
+}
+
+fn metric_words(r: &BeforeAfterRow) -> MetricWords {
+    let (name, per) = match r.metric.as_str() {
+        "lead_time" => ("Median lead time", "changes"),
+        "batch_commits" => ("Median batch size", "deployments"),
+        "change_fail_rate" => ("Change fail rate", "deployments"),
+        "recovery_time" => ("Median recovery time", "failed deployments"),
+        _ => ("", ""),
+    };
+    MetricWords { name, per }
+}
+
+/// A value in its unit: hours as durations, fractions as percentages.
+fn value_text(r: &BeforeAfterRow, v: Option<f64>) -> String {
+    let Some(v) = v else { return "–".into() };
+    match r.unit.as_str() {
+        "hours" => fmt_hours(v),
+        "fraction" => fmt_pct(v),
+        "commits" => format!("{} commits", trim(v)),
+        u => format!("{} {u}", trim(v)),
+    }
+}
+
+/// The unit (name, hours) durations of a difference print in: the one
+/// [`fmt_hours`] picks for the largest, or a smaller one where that would
+/// print the two ends of the interval alike.
+fn diff_unit(r: &BeforeAfterRow) -> (&'static str, f64) {
+    const UNITS: [(&str, f64); 4] = [("w", 168.0), ("d", 24.0), ("h", 1.0), ("min", 1.0 / 60.0)];
+    let vals: Vec<f64> = [r.difference, r.difference_lo, r.difference_hi]
+        .into_iter()
+        .flatten()
+        .map(f64::abs)
+        .collect();
+    let max = vals.iter().copied().fold(0.0, f64::max);
+    let first = match max {
+        m if m < 1.0 => 3,
+        m if m < 48.0 => 2,
+        m if m < 24.0 * 14.0 => 1,
+        _ => 0,
+    };
+    let mut k = first;
+    while k < 3 {
+        let (_, d) = UNITS[k];
+        match (r.difference_lo, r.difference_hi) {
+            (Some(lo), Some(hi)) if lo != hi && trim(lo / d) == trim(hi / d) => k += 1,
+            _ => break,
+        }
+    }
+    UNITS[k]
+}
+
+/// A signed difference in its unit, as (number, unit); rates as percentage points.
+fn diff_parts(r: &BeforeAfterRow, v: f64) -> (String, String) {
+    let sign = if v < 0.0 { "−" } else { "+" };
+    let a = v.abs();
+    let (n, unit) = match r.unit.as_str() {
+        "hours" => {
+            let (name, d) = diff_unit(r);
+            (trim(a / d), name.to_string())
+        }
+        "fraction" => (trim(100.0 * a), "pp".to_string()),
+        u => (trim(a), u.to_string()),
+    };
+    (format!("{sign}{n}"), unit)
+}
+
+fn diff_text(r: &BeforeAfterRow, v: f64) -> String {
+    let (n, unit) = diff_parts(r, v);
+    format!("{n} {unit}")
+}
+
+/// The interval with its unit once: "−25.2 to −25 d".
+fn interval_text(r: &BeforeAfterRow) -> String {
+    match (r.difference_lo, r.difference_hi) {
+        (Some(lo), Some(hi)) => {
+            let ((a, unit), (b, _)) = (diff_parts(r, lo), diff_parts(r, hi));
+            format!("{a} to {b} {unit}")
+        }
+        _ => "–".into(),
+    }
+}
+
+fn p_text(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p < 0.001 => "p < 0.001".into(),
+        Some(p) => format!("p = {:.3}", p),
+        None => "–".into(),
+    }
+}
+
+/// One plain sentence per metric that says only what its interval supports
+/// (and when the rank test is less sure than the interval).
+fn before_after_sentence(r: &BeforeAfterRow) -> String {
+    let w = metric_words(r);
+    let (b, a) = (value_text(r, r.before), value_text(r, r.after));
+    let unsure = match r.p_value {
+        Some(p) if p >= 0.05 => format!(" The rank test is less sure ({}).", p_text(Some(p))),
+        _ => String::new(),
+    };
+    match r.verdict {
+        Verdict::Lower => format!(
+            "{} fell, {b} → {a}; the change's 95% interval is all below zero.{unsure}",
+            w.name
+        ),
+        Verdict::Higher => format!(
+            "{} rose, {b} → {a}; the change's 95% interval is all above zero.{unsure}",
+            w.name
+        ),
+        Verdict::NoClearChange => format!(
+            "{}: {b} → {a}, but the change's 95% interval includes zero: no clear change.",
+            w.name
+        ),
+        Verdict::NoData => format!(
+            "{}: no {} {}, so no comparison.",
+            w.name,
+            w.per,
+            match (r.n_before, r.n_after) {
+                (0, 0) => "in either period",
+                (0, _) => "before",
+                _ => "after",
+            }
+        ),
+    }
+}
+
+fn before_after_slide(b: &BeforeAfter) -> Slide {
+    let lead = b.rows.iter().find(|r| r.metric == "lead_time");
+    let (big, big_caption) = match lead {
+        Some(r) if r.before.is_some() || r.after.is_some() => (
+            format!("{} → {}", value_text(r, r.before), value_text(r, r.after)),
+            match b.change_date {
+                Some(d) => format!("median lead time before and after {d}"),
+                None => "median lead time, before vs after".to_string(),
+            },
+        ),
+        _ => ("–".into(), "no lead times to compare".into()),
+    };
+    let mut bullets = vec![];
+    if let (Some(d), Some(l)) = (&b.change_date, &b.label) {
+        if before_after_title(b) != format!("What changed with {l}") {
+            bullets.push(format!("The change on {d}: {l}."));
+        }
+    }
+    bullets.extend(b.rows.iter().map(before_after_sentence));
+    let notes: Vec<String> = b
+        .warnings
+        .iter()
+        .map(|w| format!("Warning: {w}"))
+        .chain(b.notes.iter().cloned())
+        .collect();
+    let table = BeforeAfterTable {
+        before: format!("Before ({} – {})", b.before.from, b.before.to),
+        after: format!("After ({} – {})", b.after.from, b.after.to),
+        rows: b
+            .rows
+            .iter()
+            .map(|r| BeforeAfterLine {
+                metric: metric_words(r).name.to_string(),
+                per: metric_words(r).per.to_string(),
+                before: value_text(r, r.before),
+                after: value_text(r, r.after),
+                difference: r
+                    .difference
+                    .map(|d| diff_text(r, d))
+                    .unwrap_or_else(|| "–".into()),
+                interval: interval_text(r),
+                p: p_text(r.p_value),
+                n_before: r.n_before,
+                n_after: r.n_after,
+                clear: matches!(r.verdict, Verdict::Lower | Verdict::Higher),
+            })
+            .collect(),
+    };
+    Slide {
+        id: "before-after".into(),
+        title: before_after_title(b),
+        big,
+        big_caption,
+        bullets,
+        notes,
+        chart: Some(Chart::BeforeAfter(table)),
+    }
+}
+
+/// An estimate with its interval: "46.9 (21.6–102)".
+fn estimate_text(v: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> Option<String> {
+    let v = v?;
+    Some(match (lo, hi) {
+        (Some(lo), Some(hi)) => format!("{} ({}–{})", trim(v), trim(lo), trim(hi)),
+        _ => trim(v),
+    })
+}
+
+fn policy_line(p: &WhatIfPolicy) -> String {
+    let failures = match (
+        estimate_text(
+            p.predicted_failures,
+            p.predicted_failures_lo,
+            p.predicted_failures_hi,
+        ),
+        estimate_text(
+            p.predicted_changes_in_failed,
+            p.predicted_changes_in_failed_lo,
+            p.predicted_changes_in_failed_hi,
+        ),
+    ) {
+        (Some(f), Some(c)) => {
+            format!("expected failed deployments {f}, changes stuck in them {c}")
+        }
+        (Some(f), None) => format!("expected failed deployments {f}"),
+        _ => "no failure prediction (no risk model)".to_string(),
+    };
+    format!(
+        "{}: median lead time {}, {} releases/month, median batch {} changes, {}",
+        p.name,
+        fmt_hours(p.lead_median_hours),
+        trim(p.deployments_per_month),
+        p.batch_median.map(trim).unwrap_or_else(|| "–".into()),
+        failures
+    )
+}
+
+/// The trade of releasing like `fast` instead of `slow`, in the words its
+/// numbers support: more or fewer failed deployments, and more or fewer
+/// changes stuck in them.
+fn trade_off(slow: &WhatIfPolicy, fast: &WhatIfPolicy) -> Vec<String> {
+    let (Some(fs), Some(ff), Some(cs), Some(cf)) = (
+        slow.predicted_failures,
+        fast.predicted_failures,
+        slow.predicted_changes_in_failed,
+        fast.predicted_changes_in_failed,
+    ) else {
+        return vec![];
+    };
+    let more_failures = ff > fs;
+    let more_stuck = cf > cs;
+    let who = if slow.name == "current" {
+        format!("Releasing {} instead of today's cadence", fast.name)
+    } else {
+        format!("Releasing {} instead of {}", fast.name, slow.name)
+    };
+    let verdict = match (more_failures, more_stuck) {
+        (true, false) => "more, smaller failures",
+        (false, false) => "fewer and smaller failures: no trade-off in this model",
+        (true, true) => "more failures and more changes caught in them",
+        (false, true) => "fewer but larger failures",
+    };
+    let mut out = vec![format!(
+        "{who}: median lead time {} → {}; over the replayed history, expected failed deployments {} → {} and changes stuck in them {} → {}: {verdict}.",
+        fmt_hours(slow.lead_median_hours),
+        fmt_hours(fast.lead_median_hours),
+        trim(fs),
+        trim(ff),
+        trim(cs),
+        trim(cf)
+    )];
+    let overlap = |a: (Option<f64>, Option<f64>), b: (Option<f64>, Option<f64>)| match (a, b) {
+        ((Some(alo), Some(ahi)), (Some(blo), Some(bhi))) => alo <= bhi && blo <= ahi,
+        _ => false,
+    };
+    if overlap(
+        (slow.predicted_failures_lo, slow.predicted_failures_hi),
+        (fast.predicted_failures_lo, fast.predicted_failures_hi),
+    ) {
+        out.push(format!(
+            "The 95% intervals of expected failed deployments ({} and {}) overlap: the model cannot tell their counts apart.",
+            slow.name, fast.name
+        ));
+    }
+    out
+}
+
+fn whatif_slide(wi: &WhatIfLeadTime) -> Slide {
+    let current = wi.policies.iter().find(|p| p.name == "current");
+    let best = wi
+        .policies
+        .iter()
+        .min_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
+    let slowest = wi
+        .policies
+        .iter()
+        .max_by(|a, b| a.lead_median_hours.total_cmp(&b.lead_median_hours));
+    let (big, caption) = match (current, best) {
+        (Some(c), Some(b)) => (
+            format!(
+                "{} → {}",
+                fmt_hours(c.lead_median_hours),
+                fmt_hours(b.lead_median_hours)
+            ),
+            format!("median lead time, current vs {}", b.name),
+        ),
+        (_, Some(b)) => (
+            fmt_hours(b.lead_median_hours),
+            format!("median lead time, {}", b.name),
+        ),
+        _ => ("–".into(), String::new()),
+    };
+    // The trade against today's cadence (or, when today's is the fastest,
+    // the slowest against today's).
+    let pair = match (current, best, slowest) {
+        (Some(c), Some(b), _) if !std::ptr::eq(c, b) => Some((c, b)),
+        (Some(c), _, Some(s)) if !std::ptr::eq(c, s) => Some((s, c)),
+        (None, Some(b), Some(s)) if !std::ptr::eq(b, s) => Some((s, b)),
+        _ => None,
+    };
+    let mut bullets: Vec<String> = pair.map(|(s, f)| trade_off(s, f)).unwrap_or_default();
+    if bullets.is_empty() {
+        bullets.push("Not available: predicted failures (no risk model could be fitted).".into());
+    }
+    // Every policy's numbers are on the chart; the notes spell them out.
+    let notes: Vec<String> = wi
+        .warnings
+        .iter()
+        .map(|w| format!("Warning: {w}"))
+        .chain(wi.policies.iter().map(policy_line))
+        .chain(wi.assumptions.iter().map(|a| format!("Assumption: {a}")))
+        .collect();
+    Slide {
+        id: "whatif".into(),
+        title: "What smaller, more frequent releases would change".into(),
+        big,
+        big_caption: caption,
+        bullets,
+        notes,
+        chart: Some(Chart::WhatIfLeadTime(wi.clone())),
     }
 }
 
@@ -724,7 +1021,7 @@ html,body{margin:0;background:#222;font-family:'DejaVu Sans',system-ui,sans-seri
 .js .slide.active{display:flex}
 .slide h1{font-size:4.2vh;margin:0 0 2vh;padding-bottom:1vh;border-bottom:.6vh solid #0072b2;display:inline-block}
 .body{display:flex;gap:3vw;flex:1;min-height:0}
-.text{flex:0 0 32%;overflow:hidden}
+.text{flex:0 0 32%;overflow-y:auto}
 .chart{flex:1;min-width:0;display:flex;align-items:flex-start}
 .chart svg{width:100%;height:auto;max-height:72vh}
 .big{font-size:9vh;font-weight:bold;color:#0072b2;margin:0;line-height:1.1;white-space:nowrap}

@@ -33,14 +33,15 @@ mod tests;
 mod words;
 
 pub use charts::{
-    BatchBucket, BatchPoint, BatchSizes, ChangeFailRate, Chart, DeploysPerWeek, Drift, DriftPoint,
-    DriftSeries, FailMonth, FailureByBatch, HistogramBin, LeadTimeHistogram, LeadTimeMonth,
-    LeadTimeMonthly, QuickCheckCard, QuickCheckRow, RecoveryPoint, RecoveryTimes, ReferenceLine,
-    ScoreRow, Scorecard, StagePeriod, StageTimes, TierBand, WeekCount, WhatIfLeadTime,
-    WhatIfPolicy,
+    BatchBucket, BatchPoint, BatchSizes, BeforeAfterLine, BeforeAfterTable, ChangeFailRate, Chart,
+    DeploysPerWeek, Drift, DriftPoint, DriftSeries, FailMonth, FailureByBatch, HistogramBin,
+    LeadTimeHistogram, LeadTimeMonth, LeadTimeMonthly, QuickCheckCard, QuickCheckRow,
+    RecoveryPoint, RecoveryTimes, ReferenceLine, ScoreRow, Scorecard, StagePeriod, StageTimes,
+    TierBand, WeekCount, WhatIfLeadTime, WhatIfPolicy,
 };
 pub use deck::{
-    write_deck, BatchRisk, Deck, DeckNumbers, RiskFit, Slide, TrainWait, Waiting, SLIDE_SIZE,
+    write_deck, BatchRisk, BeforeAfter, BeforeAfterRow, Deck, DeckNumbers, PeriodSpan, RiskFit,
+    Slide, TrainWait, Verdict, Waiting, SLIDE_SIZE,
 };
 pub use error::{Error, Result};
 pub use monthly::{

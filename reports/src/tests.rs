@@ -119,14 +119,127 @@ pub(crate) fn whatif() -> WhatIfLeadTime {
         predicted_failures: Some(fail),
         predicted_failures_lo: Some(fail * 0.6),
         predicted_failures_hi: Some(fail * 1.5),
+        // Smaller batches: more failures in the model, each holding fewer changes.
+        predicted_changes_in_failed: Some(fail * 30.0 / dpm),
+        predicted_changes_in_failed_lo: Some(fail * 18.0 / dpm),
+        predicted_changes_in_failed_hi: Some(fail * 45.0 / dpm),
     };
     WhatIfLeadTime {
         policies: vec![
             p("current", 2.0, 240.0, 400.0, 0.9),
-            p("weekly", 4.3, 110.0, 190.0, 0.8),
-            p("daily", 21.0, 30.0, 60.0, 0.6),
+            p("weekly", 4.3, 110.0, 190.0, 1.2),
+            p("daily", 21.0, 30.0, 60.0, 2.5),
         ],
         assumptions: vec!["the same changes at the same merge times".into()],
+        warnings: vec![],
+    }
+}
+
+fn row(metric: &str, unit: &str, b: f64, a: f64, d: (f64, f64, f64), p: f64) -> BeforeAfterRow {
+    BeforeAfterRow {
+        metric: metric.into(),
+        unit: unit.into(),
+        statistic: "median".into(),
+        per: "deployment".into(),
+        n_before: 12,
+        n_after: 30,
+        before: Some(b),
+        after: Some(a),
+        difference: Some(d.0),
+        difference_lo: Some(d.1),
+        difference_hi: Some(d.2),
+        p_value: Some(p),
+        verdict: Verdict::of(Some((d.1, d.2))),
+    }
+}
+
+/// A process change whose lead time and batch size fell clearly, whose fail
+/// rate fell within chance, and whose recovery has no data after.
+pub(crate) fn before_after() -> BeforeAfter {
+    let d = NaiveDate::from_ymd_opt(2026, 9, 1).unwrap();
+    let mut recovery = row("recovery_time", "hours", 5.0, 0.0, (0.0, 0.0, 0.0), 1.0);
+    (recovery.after, recovery.difference, recovery.difference_lo) = (None, None, None);
+    (recovery.difference_hi, recovery.p_value, recovery.n_after) = (None, None, 0);
+    recovery.verdict = Verdict::NoData;
+    BeforeAfter {
+        change_date: Some(d),
+        label: Some(HOSTILE.into()),
+        before: PeriodSpan {
+            label: "2026-07-01..2026-08-31".into(),
+            from: day(7, 1),
+            to: day(8, 31),
+        },
+        after: PeriodSpan {
+            label: "2026-09-01..2026-10-31".into(),
+            from: day(9, 1),
+            to: day(10, 31),
+        },
+        rows: vec![
+            row(
+                "lead_time",
+                "hours",
+                240.0,
+                30.0,
+                (-210.0, -230.0, -190.0),
+                0.0004,
+            ),
+            row(
+                "batch_commits",
+                "commits",
+                12.0,
+                3.0,
+                (-9.0, -11.0, -6.0),
+                0.01,
+            ),
+            row(
+                "change_fail_rate",
+                "fraction",
+                0.25,
+                0.2,
+                (-0.05, -0.3, 0.2),
+                0.6,
+            ),
+            recovery,
+        ],
+        resamples: 2000,
+        seed: 42,
+        warnings: vec![
+            "change_fail_rate: only 12 before and 30 after: the interval is wide".into(),
+        ],
+        notes: vec!["difference = after − before".into()],
+    }
+}
+
+fn before_after_table() -> BeforeAfterTable {
+    BeforeAfterTable {
+        before: "Before (2026-07-01 – 2026-08-31)".into(),
+        after: "After (2026-09-01 – 2026-10-31)".into(),
+        rows: vec![
+            BeforeAfterLine {
+                metric: "Median lead time".into(),
+                per: "changes".into(),
+                before: "10 d".into(),
+                after: "30 h".into(),
+                difference: "−8.8 d".into(),
+                interval: "−9.6 to −7.9 d".into(),
+                p: "p < 0.001".into(),
+                n_before: 12,
+                n_after: 30,
+                clear: true,
+            },
+            BeforeAfterLine {
+                metric: "Median batch size".into(),
+                per: "deployments".into(),
+                before: "12 commits".into(),
+                after: "3 commits".into(),
+                difference: "−9 commits".into(),
+                interval: "−11 to −6 commits".into(),
+                p: "p = 0.010".into(),
+                n_before: 12,
+                n_after: 30,
+                clear: true,
+            },
+        ],
     }
 }
 
@@ -271,6 +384,18 @@ pub(crate) fn all_charts() -> Vec<Chart> {
         Chart::Scorecard(scorecard()),
         Chart::QuickCheck(quick_check_card()),
         Chart::WhatIfLeadTime(whatif()),
+        Chart::BeforeAfter(before_after_table()),
+        Chart::SafetyNet(crate::safety::SafetyTable {
+            period: "2026-08-01 – 2026-10-31".into(),
+            previous_period: "2026-05-01 – 2026-07-31".into(),
+            rows: vec![crate::safety::SafetyTableRow {
+                measure: HOSTILE.into(),
+                now: "7.3% (15 of 206)".into(),
+                interval: "4.5%–11.7%".into(),
+                previous: "8.6% (17 of 198)".into(),
+                trend: "no clear change".into(),
+            }],
+        }),
     ]
 }
 
@@ -459,6 +584,10 @@ pub(crate) fn quick_check_card() -> QuickCheckCard {
 }
 
 fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
+    deck_with(whatif, None)
+}
+
+fn deck_with(whatif: Option<WhatIfLeadTime>, before_after: Option<BeforeAfter>) -> Deck {
     Deck {
         quick_check: None,
         safety: None,
@@ -490,6 +619,8 @@ fn deck(whatif: Option<WhatIfLeadTime>) -> Deck {
             }),
         },
         whatif,
+        before_after,
+        before_after_unavailable: None,
     }
 }
 
@@ -557,6 +688,105 @@ fn deck_for_2025_shows_scores_beside_the_mean_and_no_tier() {
 }
 
 #[test]
+fn the_before_after_slide_says_only_what_each_interval_supports() {
+    let slides = deck_with(Some(whatif()), Some(before_after())).slides();
+    let ids: Vec<&str> = slides.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "title",
+            "tiers",
+            "waiting",
+            "batch-risk",
+            "before-after",
+            "whatif"
+        ]
+    );
+    let s = &slides[4];
+    // A label too long for the title goes into a bullet.
+    assert_eq!(s.title, "What changed after 2026-09-01");
+    assert_eq!(s.big, "10 d → 30 h");
+    assert_eq!(
+        s.big_caption,
+        "median lead time before and after 2026-09-01"
+    );
+    assert_eq!(
+        s.bullets,
+        [
+            format!("The change on 2026-09-01: {HOSTILE}."),
+            "Median lead time fell, 10 d → 30 h; the change's 95% interval is all below zero."
+                .to_string(),
+            "Median batch size fell, 12 commits → 3 commits; the change's 95% interval is all below zero."
+                .to_string(),
+            // The interval spans zero: no claim that it fell, although it did on paper.
+            "Change fail rate: 25% → 20%, but the change's 95% interval includes zero: no clear change."
+                .to_string(),
+            "Median recovery time: no failed deployments after, so no comparison.".to_string(),
+        ]
+    );
+    assert!(s.notes[0].starts_with("Warning: change_fail_rate: only 12"));
+    let Some(Chart::BeforeAfter(t)) = &s.chart else {
+        panic!("{:?}", s.chart)
+    };
+    assert_eq!(t.rows[0].difference, "−8.8 d");
+    // The interval's ends print apart: −230 h and −190 h in days.
+    assert_eq!(t.rows[0].interval, "−9.6 to −7.9 d");
+    assert_eq!(t.rows[2].difference, "−5 pp");
+    assert_eq!(t.rows[2].interval, "−30 to +20 pp");
+    assert!(t.rows[1].clear && !t.rows[2].clear && !t.rows[3].clear);
+    assert_eq!(t.rows[3].after, "–");
+    // The agenda names the slide.
+    assert!(slides[0]
+        .bullets
+        .contains(&"What changed after 2026-09-01".to_string()));
+    // The label is repository-side text: escaped in HTML.
+    let html = deck_with(None, Some(before_after())).to_html().unwrap();
+    assert!(html.contains("id=\"slide-before-after\""));
+    assert!(!html.contains("<script>alert"));
+}
+
+#[test]
+fn a_process_change_outside_the_deck_is_said_and_its_slide_left_out() {
+    let mut d = deck(None);
+    d.before_after_unavailable = Some(
+        "not available: before/after the process change of 2027-01-01 (the deck covers 2026-07-01 – 2026-10-31, so one side is empty)".into(),
+    );
+    let slides = d.slides();
+    assert!(slides.iter().all(|s| s.id != "before-after"));
+    assert!(
+        slides[0].bullets.iter().any(|b| b
+            == "Not available: before/after the process change of 2027-01-01 (the deck covers \
+                2026-07-01 – 2026-10-31, so one side is empty), so that slide is left out"),
+        "{:?}",
+        slides[0].bullets
+    );
+}
+
+#[test]
+fn the_whatif_slide_weighs_lead_time_against_failures() {
+    let s = deck(Some(whatif())).slides().pop().unwrap();
+    assert_eq!(
+        s.bullets,
+        ["Releasing daily instead of today's cadence: median lead time 10 d → 30 h; over the replayed history, \
+          expected failed deployments 0.9 → 2.5 and changes stuck in them 13.5 → 3.6: more, smaller failures."]
+    );
+    // Every policy's both sides are spelled out in the notes.
+    assert!(s.notes.iter().any(|n| n
+        == "weekly: median lead time 4.6 d, 4.3 releases/month, median batch 7 changes, \
+            expected failed deployments 1.2 (0.7–1.8), changes stuck in them 8.4 (5–12.6)"));
+    // When the faster cadence fails less and strands fewer changes, the words say so.
+    let mut w = whatif();
+    w.policies[2].predicted_failures = Some(0.5);
+    (
+        w.policies[2].predicted_failures_lo,
+        w.policies[2].predicted_failures_hi,
+    ) = (Some(0.3), Some(0.75));
+    let s = deck(Some(w)).slides().pop().unwrap();
+    assert!(s.bullets[0].ends_with("fewer and smaller failures: no trade-off in this model."));
+    assert!(s.bullets[1].contains("overlap"), "{:?}", s.bullets);
+}
+
+#[test]
 fn deck_html_escapes_and_navigates() {
     let html = deck(Some(whatif())).to_html().unwrap();
     assert!(!html.contains("<script>alert"));
@@ -615,5 +845,5 @@ fn write_gallery() {
     for c in all_charts() {
         write_png(&c, &dir.join(format!("{}.png", c.slug())), PNG_SIZE).unwrap();
     }
-    write_deck(&deck(Some(whatif())), &dir).unwrap();
+    write_deck(&deck_with(Some(whatif()), Some(before_after())), &dir).unwrap();
 }

@@ -289,6 +289,8 @@ pub fn deck_report(d: &DeckDigest, generated_at: String) -> Deck {
         },
         whatif: d.whatif.clone(),
         safety: Some(crate::safety::safety_report(&d.safety)),
+        before_after: d.before_after.clone(),
+        before_after_unavailable: d.before_after_unavailable.clone(),
     }
 }
 

@@ -103,7 +103,7 @@ pub fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
         flowmeter_reports::write_monthly(&monthly, &report_dir)
             .with_context(|| format!("writing the monthly report into {}", report_dir.display()))?;
     }
-    let deck = flowmeter_reports::deck_report(&digester.deck(None, None)?, generated_at);
+    let deck = flowmeter_reports::deck_report(&digester.deck(None, None, None)?, generated_at);
     let deck_dir = args.out.join("deck");
     std::fs::create_dir_all(&deck_dir)
         .with_context(|| format!("creating {}", deck_dir.display()))?;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use flowmeter_analysis::digest::{Digester, Month};
+use flowmeter_analysis::parse_period;
 use flowmeter_reports as rep;
 use flowmeter_store::Store;
 
@@ -51,7 +52,17 @@ pub fn run(global: &GlobalOpts, args: ReportArgs) -> Result<ExitCode> {
                     bail!("--since {s} is after --until {u}");
                 }
             }
-            let digest = Digester::load(&store, &config, d.env.as_deref())?.deck(since, until)?;
+            let periods = match (&d.before, &d.after) {
+                (Some(b), Some(a)) => Some((
+                    parse_period(b).context("--before")?,
+                    parse_period(a).context("--after")?,
+                )),
+                (None, None) => None,
+                // clap requires both; this is the same rule in words.
+                _ => bail!("--before and --after go together: give both periods or neither"),
+            };
+            let digest =
+                Digester::load(&store, &config, d.env.as_deref())?.deck(since, until, periods)?;
             let deck = rep::deck_report(&digest, generated_at);
             prepare_dir(&d.out)?;
             let files = rep::write_deck(&deck, &d.out)

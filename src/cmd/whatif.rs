@@ -71,6 +71,7 @@ fn rows_frame(r: &WhatIfReport) -> Result<DataFrame> {
     };
     let pf = |row: &flowmeter_analysis::WhatIfRow| row.predicted_failures;
     let pc = |row: &flowmeter_analysis::WhatIfRow| row.predicted_changes_in_failed;
+    let dw = |row: &flowmeter_analysis::WhatIfRow| row.expected_defects_per_week;
     Ok(df!(
         "policy" => w.iter().map(|r| r.policy.clone()).collect::<Vec<_>>(),
         "deployments" => w.iter().map(|r| r.deployments as i64).collect::<Vec<_>>(),
@@ -87,6 +88,9 @@ fn rows_frame(r: &WhatIfReport) -> Result<DataFrame> {
         "changes_in_failed" => est(pc, 0),
         "changes_in_failed_lo" => est(pc, 1),
         "changes_in_failed_hi" => est(pc, 2),
+        "defects_per_week" => est(dw, 0),
+        "defects_per_week_lo" => est(dw, 1),
+        "defects_per_week_hi" => est(dw, 2),
         "failures_observed" => w.iter().map(|r| r.observed_failures.map(|b| b as i64)).collect::<Vec<_>>(),
         "extrapolated_share" => w.iter().map(|r| r.extrapolated_share).collect::<Vec<_>>(),
     )?)

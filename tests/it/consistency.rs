@@ -246,6 +246,19 @@ fn assert_consistent(
             &p["batch_median"],
             &row["batch_median"],
         );
+        // Both sides of the trade: expected failures and changes stuck in them.
+        for (deck_key, row_key) in [
+            ("predicted_failures", "predicted_failures"),
+            ("predicted_changes_in_failed", "predicted_changes_in_failed"),
+        ] {
+            for (suffix, part) in [("", "value"), ("_lo", "lo"), ("_hi", "hi")] {
+                eq(
+                    &format!("what-if {deck_key}{suffix}"),
+                    &p[format!("{deck_key}{suffix}")],
+                    &row[row_key][part],
+                );
+            }
+        }
     }
     assert!(policies.iter().any(|p| p["name"] == "current"));
 
@@ -292,6 +305,53 @@ fn assert_consistent(
             &period(&mp, "all")["lead_time_median_h"],
         );
     }
+
+    // Before/after: the deck's slide is `compare` over the deck's periods,
+    // number for number.
+    let ba = &deck["before_after"];
+    assert!(ba.is_object(), "the deck has the before/after slide: {ba}");
+    let label = |side: &str| ba[side]["label"].as_str().unwrap().to_string();
+    let c = json(
+        data,
+        cfg,
+        &[
+            "compare",
+            "--before",
+            &label("before"),
+            "--after",
+            &label("after"),
+        ],
+    );
+    let rows = ba["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in rows {
+        let m = row["metric"].as_str().unwrap();
+        let r = c["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == m)
+            .unwrap();
+        for key in ["n_before", "n_after", "before", "after"] {
+            eq(&format!("deck {m} {key} = compare"), &row[key], &r[key]);
+        }
+        for (key, part) in [
+            ("difference", "estimate"),
+            ("difference_lo", "lo"),
+            ("difference_hi", "hi"),
+        ] {
+            eq(
+                &format!("deck {m} {key} = compare"),
+                &row[key],
+                &r["difference"][part],
+            );
+        }
+        eq(
+            &format!("deck {m} p = compare"),
+            &row["p_value"],
+            &r["mann_whitney"]["p_value"],
+        );
+    }
     checked
 }
 
@@ -328,6 +388,10 @@ fn every_output_agrees_on_the_hand_computed_fixture() {
             "deck",
             "--out",
             deck_dir.to_str().unwrap(),
+            "--before",
+            "2024-03-01..2024-03-06",
+            "--after",
+            "2024-03-07..2024-03-31",
         ],
     );
     ok(

@@ -486,6 +486,51 @@ fn demo_ingests_every_commit_and_says_what_it_did() {
     assert!(cfg.contains("[failure]") && cfg.contains("production = true"));
 }
 
+/// The demo's deck tells the story: the before/after slide around the
+/// config's process change (the switch), then the what-if slide with both
+/// sides of the trade.
+#[test]
+fn the_demo_deck_shows_before_after_and_both_sides_of_what_if() {
+    let deck = demo_dir().join("deck");
+    for png in [
+        "slide-05-before-after.png",
+        "slide-06-safety-net.png",
+        "slide-07-whatif.png",
+    ] {
+        assert!(deck.join(png).exists(), "{png}");
+    }
+    let html = std::fs::read_to_string(deck.join("deck.html")).unwrap();
+    assert!(html.contains("id=\"slide-before-after\""));
+    assert!(html.contains("<h1>What changed with trunk-based delivery</h1>"));
+    assert!(html.contains("median lead time before and after 2025-07-01"));
+    assert!(html.contains("Median lead time fell"), "{html}");
+    assert!(html.contains("id=\"slide-whatif\""));
+    assert!(html.contains("changes stuck in them"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(deck.join("deck.json")).unwrap()).unwrap();
+    let ba = &json["before_after"];
+    assert_eq!(ba["change_date"], "2025-07-01");
+    assert_eq!(ba["label"], "trunk-based delivery");
+    assert_eq!(ba["before"]["to"], "2025-06-30");
+    assert_eq!(ba["after"]["from"], "2025-07-01");
+    let verdict = |m: &str| {
+        ba["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == m)
+            .unwrap()["verdict"]
+            .clone()
+    };
+    // The planted story: weeks of waiting become about a day, batches shrink.
+    assert_eq!(verdict("lead_time"), "lower");
+    assert_eq!(verdict("batch_commits"), "lower");
+    let policies = json["whatif"]["policies"].as_array().unwrap();
+    assert!(policies
+        .iter()
+        .all(|p| p["predicted_changes_in_failed"].is_number()));
+}
+
 /// Rows of a query run with the demo's config (so the analysis is not redone with another).
 fn demo_query(sql: &str) -> Vec<serde_json::Value> {
     let out = demo_dir();
@@ -582,4 +627,46 @@ fn demo_refuses_a_directory_it_did_not_make() {
         std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
         "keep me"
     );
+}
+
+/// The demo's what-if turns expected failures into expected defects per
+/// week: the expected failed deployments times the incidents per failed
+/// production deployment (counted here with SQL), over the replay's weeks.
+#[test]
+fn the_demo_whatif_has_expected_defects_per_week() {
+    let out = demo_dir();
+    let cfg = out.join("flowmeter.toml");
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        &out.join("store"),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "whatif",
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    let q = demo_query(
+        "select sum(incidents) as i, count(*) as f from deployment_stats \
+         where environment = 'production' and failed",
+    );
+    let per_failure = q[0]["i"].as_f64().unwrap() / q[0]["f"].as_f64().unwrap();
+    assert!(per_failure > 0.5 && per_failure < 1.5, "{per_failure}");
+    let weeks = v["months"].as_f64().unwrap() * 30.4375 / 7.0;
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    for row in rows {
+        let pf = &row["predicted_failures"];
+        let d = &row["expected_defects_per_week"];
+        for k in ["value", "lo", "hi"] {
+            let want = pf[k].as_f64().unwrap() * per_failure / weeks;
+            let got = d[k].as_f64().unwrap();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "{}: {k} {got} != {want}",
+                row["policy"]
+            );
+        }
+    }
 }

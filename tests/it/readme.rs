@@ -394,6 +394,12 @@ fn check(at: &str, cwd: &Path, args: &[String], run: &Ran) {
                 !deck.contains(">no deployments<"),
                 "{at}\nno deployments in the deck"
             );
+            // The periods asked for make the before/after slide.
+            assert_eq!(
+                deck.contains("id=\"slide-before-after\""),
+                flag("--before").is_some(),
+                "{at}\nbefore/after slide"
+            );
         }
         ["init", ..] => {
             let config = file(cwd.join(flag("--out").unwrap_or("flowmeter.toml".into())));

@@ -640,7 +640,8 @@ fn deck_has_one_png_per_slide_and_leaves_out_what_if() {
             "slide-01-title.png",
             "slide-02-tiers.png",
             "slide-03-waiting.png",
-            "slide-04-batch-risk.png"
+            "slide-04-batch-risk.png",
+            "slide-05-safety-net.png"
         ]
     );
     for p in &pngs {
@@ -651,7 +652,7 @@ fn deck_has_one_png_per_slide_and_leaves_out_what_if() {
         assert_eq!((w, h), (1920, 1080), "{p}");
     }
     let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
-    assert_eq!(deck.matches("<section class=\"slide\"").count(), 4);
+    assert_eq!(deck.matches("<section class=\"slide\"").count(), 5);
     assert!(!deck.contains("id=\"slide-whatif\""));
     assert!(deck.contains("Not available: what-if cadences"));
     // 9 production deployments from July to November, 3 failed.
@@ -783,6 +784,96 @@ fn unknown_environment_and_bad_month_are_clear_errors() {
         ],
     );
     assert!(err.contains("invalid --month \"2026-13\""), "{err}");
+}
+
+/// `report deck --before/--after`: the slide appears, each flag needs the
+/// other, and a bad range says what it expected.
+#[test]
+fn deck_compares_the_periods_asked_for_and_each_flag_needs_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    build_store(&data);
+    let out = dir.path().join("deck");
+    let o = out.to_str().unwrap();
+    let err = crate::common::fails(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            o,
+            "--before",
+            "2026-07-01..2026-08-31",
+        ],
+    );
+    assert!(err.contains("--after"), "{err}");
+    let err = crate::common::fails(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            o,
+            "--after",
+            "2026-09-01..2026-11-30",
+        ],
+    );
+    assert!(err.contains("--before"), "{err}");
+    let err = crate::common::fails(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            o,
+            "--before",
+            "2026-07-01",
+            "--after",
+            "2026-09-01..2026-11-30",
+        ],
+    );
+    assert!(
+        err.contains("--before") && err.contains("expected FROM..TO"),
+        "{err}"
+    );
+    ok(
+        &data,
+        &[
+            "report",
+            "deck",
+            "--out",
+            o,
+            "--before",
+            "2026-07-01..2026-08-31",
+            "--after",
+            "2026-09-01..2026-11-30",
+        ],
+    );
+    let deck = std::fs::read_to_string(out.join("deck.html")).unwrap();
+    assert!(deck.contains("id=\"slide-before-after\""));
+    assert!(deck.contains("<h1>Before and after</h1>"), "{deck}");
+    assert!(out.join("slide-05-before-after.png").exists());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("deck.json")).unwrap()).unwrap();
+    let ba = &json["before_after"];
+    assert_eq!(ba["before"]["label"], "2026-07-01..2026-08-31");
+    assert_eq!(ba["after"]["to"], "2026-11-30");
+    assert!(ba["change_date"].is_null());
+    let metrics: Vec<&str> = ba["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "lead_time",
+            "batch_commits",
+            "change_fail_rate",
+            "recovery_time"
+        ]
+    );
 }
 
 /// Writes the fixture store to `$FLOWMETER_REPORT_FIXTURE` for looking at the

@@ -352,3 +352,22 @@ fn deck_report_and_metrics_agree_on_the_safety_net() {
         "{report}"
     );
 }
+
+/// Without a risk model there are no expected failures, so no expected
+/// defects per week either (the demo test checks the numbers).
+#[test]
+fn whatif_without_a_risk_model_predicts_no_defects() {
+    let net = build_net();
+    let v: Value = serde_json::from_str(&ok(
+        &net.data,
+        &["--config", &net.config, "whatif", "--format", "json"],
+    ))
+    .unwrap();
+    for row in v["rows"].as_array().unwrap() {
+        assert!(row["predicted_failures"].is_null());
+        assert!(row["expected_defects_per_week"].is_null());
+    }
+    assert!(v["assumptions"]
+        .to_string()
+        .contains("0.67 incidents per failed deployment (the history's 2 over 3 failures)"));
+}

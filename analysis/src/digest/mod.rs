@@ -16,6 +16,7 @@
 //! # Ok::<(), flowmeter_analysis::Error>(())
 //! ```
 
+mod before_after;
 mod flow;
 mod series;
 
@@ -32,8 +33,11 @@ use crate::quickcheck::{self, Population, QuickCheck};
 use crate::safety::{net_section, safety_rows, NetSection, SafetyRow};
 use crate::tiers::{self, Tier, TierBand, TierLimit};
 use crate::QuickCheckSource;
-use crate::{stats, By, Config, Measure, MetricsOptions, PeriodMetrics};
+use crate::{stats, By, Config, Measure, MetricsOptions, Period, PeriodMetrics};
 
+pub use before_after::{
+    periods_around, BeforeAfter, BeforeAfterRow, PeriodSpan, Verdict, BEFORE_AFTER_METRICS,
+};
 pub use flow::{Example, Finding, FlowDigest, Why, MISALIGNMENT_ORDER};
 pub use series::{
     BatchBucket, BatchPoint, DriftPoint, DriftSeries, FailMonth, HistogramBin, LeadTimeHistogram,
@@ -276,6 +280,12 @@ pub struct DeckDigest {
     pub whatif: Option<WhatIfLeadTime>,
     /// The safety net over the quarter ending with `until`, against the quarter before.
     pub safety: NetSection,
+    /// `compare` over the periods before and after the config's process
+    /// change, or over the periods asked for; `None` without either.
+    pub before_after: Option<BeforeAfter>,
+    /// Why there is no before/after comparison although a process change is
+    /// configured ("not available: why").
+    pub before_after_unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +329,8 @@ pub struct Digester<'a> {
     /// The DORA tier table year (the config's `tiers`).
     year: u16,
     risk_deps: Vec<crate::Deployment>,
+    /// The changes `compare` reads ([`crate::shipped_changes`]).
+    shipped: Vec<crate::ShippedChange>,
     repos: Vec<String>,
     deps: Vec<Dep>,
     changes: Vec<Change>,
@@ -448,6 +460,7 @@ impl<'a> Digester<'a> {
             });
         }
 
+        let shipped = crate::shipped_changes(&ch, &env)?;
         let cm = store.read(&COMMITS)?;
         let c = Cols::new(&cm, "commits");
         let mut summaries = HashMap::new();
@@ -481,6 +494,7 @@ impl<'a> Digester<'a> {
             env,
             year: config.tiers,
             risk_deps,
+            shipped,
             repos,
             deps,
             changes,
@@ -772,8 +786,15 @@ impl<'a> Digester<'a> {
     }
 
     /// The deck's numbers over `since..=until` (inclusive days; by default the
-    /// first and the last deployment's day).
-    pub fn deck(&self, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Result<DeckDigest> {
+    /// first and the last deployment's day). The before/after section compares
+    /// the `compared` periods when given, else the days before and after the config's
+    /// process change within `since..=until`.
+    pub fn deck(
+        &self,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+        compared: Option<(Period, Period)>,
+    ) -> Result<DeckDigest> {
         let first = self.deps.first().map(|d| d.at.date_naive());
         let last = self.deps.last().map(|d| d.at.date_naive());
         let since = since.or(first).unwrap_or_default();
@@ -818,6 +839,7 @@ impl<'a> Digester<'a> {
                 .filter(|d| d.shipped > 0)
                 .count() as u64,
         };
+        let (before_after, before_after_unavailable) = self.before_after(since, until, compared)?;
         Ok(DeckDigest {
             since,
             until,
@@ -831,7 +853,41 @@ impl<'a> Digester<'a> {
             fit,
             whatif: self.whatif()?,
             safety: self.safety(until + TimeDelta::days(1)),
+            before_after,
+            before_after_unavailable,
         })
+    }
+
+    /// `compare` with `flowmeter compare`'s defaults over `periods`, or over
+    /// the days around the config's process change within `since..=until`.
+    fn before_after(
+        &self,
+        since: NaiveDate,
+        until: NaiveDate,
+        periods: Option<(Period, Period)>,
+    ) -> Result<(Option<BeforeAfter>, Option<String>)> {
+        let (before, after, date, label) = match (periods, &self.config.process_change) {
+            (Some((b, a)), _) => (b, a, None, None),
+            (None, Some(pc)) => match periods_around(pc.date, since, until) {
+                Ok((b, a)) => (
+                    crate::parse_period(&b)?,
+                    crate::parse_period(&a)?,
+                    Some(pc.date),
+                    pc.label.clone(),
+                ),
+                Err(why) => return Ok((None, Some(why))),
+            },
+            (None, None) => return Ok((None, None)),
+        };
+        let report = crate::compare(
+            &self.env,
+            &self.risk_deps,
+            &self.shipped,
+            before,
+            after,
+            &crate::CompareOptions::default(),
+        );
+        Ok((Some(BeforeAfter::of(&report, date, label)), None))
     }
 
     /// The what-if cadences as `flowmeter whatif` computes them with its
@@ -860,6 +916,9 @@ impl<'a> Digester<'a> {
                     predicted_failures: r.predicted_failures.map(|e| e.value),
                     predicted_failures_lo: r.predicted_failures.map(|e| e.lo),
                     predicted_failures_hi: r.predicted_failures.map(|e| e.hi),
+                    predicted_changes_in_failed: r.predicted_changes_in_failed.map(|e| e.value),
+                    predicted_changes_in_failed_lo: r.predicted_changes_in_failed.map(|e| e.lo),
+                    predicted_changes_in_failed_hi: r.predicted_changes_in_failed.map(|e| e.hi),
                 })
             })
             .collect();
@@ -873,6 +932,7 @@ impl<'a> Digester<'a> {
         Ok(Some(WhatIfLeadTime {
             policies,
             assumptions,
+            warnings: report.warnings.clone(),
         }))
     }
 }

@@ -122,6 +122,9 @@ pub struct TrainWait {
 pub struct WhatIfLeadTime {
     pub policies: Vec<WhatIfPolicy>,
     pub assumptions: Vec<String>,
+    /// `whatif`'s warnings (extrapolation, a fit without a significant link).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +140,14 @@ pub struct WhatIfPolicy {
     pub predicted_failures: Option<f64>,
     pub predicted_failures_lo: Option<f64>,
     pub predicted_failures_hi: Option<f64>,
+    /// Expected changes that ship inside a failed deployment (stuck until it
+    /// is recovered), with its 95% interval; `None` without a fitted model.
+    #[serde(default)]
+    pub predicted_changes_in_failed: Option<f64>,
+    #[serde(default)]
+    pub predicted_changes_in_failed_lo: Option<f64>,
+    #[serde(default)]
+    pub predicted_changes_in_failed_hi: Option<f64>,
 }
 
 /// Mondays from the week holding `from` until `to`, with the deployments of
