@@ -171,6 +171,11 @@ pub struct TestEvidence {
     pub fail_rate_not_green: Share,
     /// `fail_rate_green − fail_rate_not_green`, with its bootstrap interval.
     pub difference: Option<BootstrapCi>,
+    /// The same difference's Newcombe (Wilson-based) 95% interval, which
+    /// stays honest for small or all-one-outcome groups where the bootstrap
+    /// does not; a difference is only claimed when both exclude zero.
+    #[serde(default)]
+    pub difference_newcombe: Option<(f64, f64)>,
 }
 
 /// Rollback evidence: automated rollbacks of all, and recovery per class.
@@ -256,6 +261,13 @@ pub fn safety_net(rows: &[SafetyRow], opts: NetOptions) -> SafetyNet {
         green: Share::of(green.len(), n),
         fail_rate_green: Share::of(fails(&green), green.len()),
         fail_rate_not_green: Share::of(fails(&rest), rest.len()),
+        difference_newcombe: stats::newcombe(
+            fails(&green) as u64,
+            green.len() as u64,
+            fails(&rest) as u64,
+            rest.len() as u64,
+            0.95,
+        ),
         // bootstrap_diff gives stat(second) − stat(first).
         difference: if boot {
             stats::bootstrap_diff(
@@ -701,6 +713,13 @@ mod tests {
         assert_eq!(net.tests.fail_rate_not_green.value, Some(2.0 / 3.0));
         let diff = net.tests.difference.as_ref().unwrap();
         assert!((diff.estimate - (1.0 / 7.0 - 2.0 / 3.0)).abs() < 1e-12);
+        // Newcombe's interval of 1/7 − 2/3 from the two Wilson intervals.
+        let (lo, hi) = net.tests.difference_newcombe.unwrap();
+        assert_eq!((lo, hi), crate::stats::newcombe(1, 7, 2, 3, 0.95).unwrap());
+        assert!(
+            lo < diff.estimate && diff.estimate < hi && hi > 0.0,
+            "{lo} {hi}"
+        );
         // Detection: 0 s and 1800 s -> median 0.25 h; p90 = 0 + 0.9 * 0.5 h.
         assert_eq!(net.time_to_detect.n, 2);
         assert_eq!(net.time_to_detect.median_h, Some(0.25));

@@ -126,7 +126,7 @@ fn safety_slide(s: &SafetyReport) -> Slide {
             s.table.period
         ),
         bullets,
-        notes: vec![s.bars.clone()],
+        notes: s.details.iter().cloned().chain([s.bars.clone()]).collect(),
         chart: Some(Chart::SafetyNet(s.table.clone())),
     }
 }

@@ -406,9 +406,13 @@ impl MonthlyReport {
                     escape_html(&r.trend)
                 );
             }
+            h.push_str("</tbody>\n</table>\n<ul>\n");
+            for d in &s.details {
+                let _ = writeln!(h, "<li>{}</li>", escape_html(d));
+            }
             let _ = writeln!(
                 h,
-                "</tbody>\n</table>\n<p class=\"meta\">{}</p>\n</section>",
+                "</ul>\n<p class=\"meta\">{}</p>\n</section>",
                 escape_html(&s.bars)
             );
         }
@@ -566,6 +570,10 @@ impl MonthlyReport {
                     escape_markdown(&r.previous),
                     escape_markdown(&r.trend)
                 );
+            }
+            m.push('\n');
+            for d in &s.details {
+                let _ = writeln!(m, "- {}", escape_markdown(d));
             }
             let _ = writeln!(m, "\n{}", escape_markdown(&s.bars));
         }

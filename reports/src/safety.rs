@@ -44,6 +44,10 @@ pub struct SafetyReport {
     pub verdict: String,
     /// Why, one sentence per missing piece or missed bar; then the bars cleared.
     pub reasons: Vec<String>,
+    /// The evidence behind the table, one sentence each: green tests against
+    /// the rest, recovery per rollback class, how failures were detected.
+    #[serde(default)]
+    pub details: Vec<String>,
     /// The bars, as the report states them.
     pub bars: String,
 }
@@ -181,6 +185,7 @@ pub fn safety_report(s: &NetSection) -> SafetyReport {
         table,
         verdict,
         reasons,
+        details: details(s),
         bars: format!(
             "The bars, each judged on the cautious end of its 95% interval: at least {MIN_DEPLOYMENTS} deployments; green tests on at least {}; failed deployments at most {} (DORA 2023's medium boundary); median time to restore at most {} (less than one day); at least {} of rollbacks automated; incident data present.",
             fmt_pct(MIN_GREEN_SHARE),
@@ -188,6 +193,104 @@ pub fn safety_report(s: &NetSection) -> SafetyReport {
             fmt_hours(MAX_RESTORE_H),
             fmt_pct(MIN_AUTOMATED_SHARE)
         ),
+    }
+}
+
+fn share(x: &flowmeter_analysis::safety::Share) -> String {
+    match (x.value, x.lo, x.hi) {
+        (Some(v), Some(lo), Some(hi)) => format!(
+            "{} ({} of {}; 95% {}–{})",
+            fmt_pct(v),
+            x.k,
+            x.n,
+            fmt_pct(lo),
+            fmt_pct(hi)
+        ),
+        _ => "–".into(),
+    }
+}
+
+fn spans(x: &flowmeter_analysis::safety::Spans) -> String {
+    match x.median_h {
+        Some(m) => format!("a median of {} (n={})", fmt_hours(m), x.n),
+        None => "none".into(),
+    }
+}
+
+/// The sentences behind the table, each from the section's numbers.
+fn details(s: &NetSection) -> Vec<String> {
+    let n = &s.now;
+    let mut out = vec![];
+    let t = &n.tests;
+    if t.known > 0 {
+        let mut line = format!(
+            "Failure rate with green tests {}, without {}",
+            share(&t.fail_rate_green),
+            share(&t.fail_rate_not_green)
+        );
+        if let (Some(d), Some((lo, hi))) = (&t.difference, t.difference_newcombe) {
+            let pp = |v: f64| format!("{:+.1} pp", v * 100.0);
+            let clear = |a: f64, b: f64| a > 0.0 || b < 0.0;
+            line.push_str(&format!(
+                "; difference {} (95% {} to {}; bootstrap {} to {}){}",
+                pp(d.estimate),
+                pp(lo),
+                pp(hi),
+                pp(d.lo),
+                pp(d.hi),
+                if clear(lo, hi) && clear(d.lo, d.hi) {
+                    ""
+                } else {
+                    ": the data cannot tell them apart"
+                }
+            ));
+        }
+        line.push('.');
+        out.push(line);
+    }
+    let r = &n.rollbacks;
+    if r.automated.n > 0 {
+        out.push(format!(
+            "Failures undone by an automated rollback or revert recovered in {}; by a manual one in {}.",
+            spans(&r.recovery_automated),
+            spans(&r.recovery_manual)
+        ));
+    }
+    if !n.detections.is_empty() {
+        // By signal: who raised the first signal, summed over detectors.
+        let mut by: Vec<(String, usize)> = vec![];
+        for d in &n.detections {
+            match by.iter_mut().find(|(k, _)| *k == d.signal) {
+                Some(e) => e.1 += d.failures,
+                None => by.push((d.signal.clone(), d.failures)),
+            }
+        }
+        by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.push(format!(
+            "First detected by: {}.",
+            by.iter()
+                .map(|(k, c)| format!("{} {c}", signal_name(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some(w) = &n.defects.weighted_per_deployment {
+        out.push(format!(
+            "Incidents per deployment weighted by severity: {:.3} (95% {:.3}–{:.3}).",
+            w.estimate, w.lo, w.hi
+        ));
+    }
+    out
+}
+
+fn signal_name(k: &str) -> &str {
+    match k {
+        "incident" => "an incident (monitoring)",
+        "status" => "a failing deploy status (the pipeline)",
+        "revert" => "a person's revert",
+        "rollback" => "a rollback",
+        "hotfix" => "a hotfix",
+        other => other,
     }
 }
 
@@ -318,6 +421,15 @@ mod tests {
         assert_eq!(by("Failed deployments").trend, "–", "no previous value");
         assert_eq!(by("Time to detect (median)").now, "10 min (n=2)");
         assert!(s.verdict.starts_with("The evidence does not yet show"));
+        // All green: no deployment without green tests to compare with.
+        assert_eq!(
+            s.details[0],
+            "Failure rate with green tests 5% (2 of 40; 95% 1.4%–16.5%), without –."
+        );
+        assert_eq!(
+            s.details[1],
+            "First detected by: an incident (monitoring) 2."
+        );
         assert!(s.reasons.iter().any(|r| {
             r == "No rollback or revert deployment in the quarter: automated rollback is not shown."
         }));

@@ -219,6 +219,20 @@ pub fn answer_without_panic(data: &Path, config: &str, commands: &[&[&str]]) {
     }
 }
 
+/// `flowmeter --config CONFIG metrics --format json ARGS`: the `all` period.
+pub fn metrics_all(data: &Path, config: &str, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--config", config, "metrics", "--format", "json"];
+    a.extend_from_slice(args);
+    let v: serde_json::Value = serde_json::from_str(&ok(data, &a)).unwrap();
+    v["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == "all")
+        .unwrap_or_else(|| panic!("no `all` period in {v}"))
+        .clone()
+}
+
 /// Runs a query and returns the JSON rows.
 pub fn query(data: &Path, sql: &str) -> Vec<serde_json::Value> {
     let out = ok(data, &["sql", sql, "--format", "json"]);

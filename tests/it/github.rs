@@ -1563,17 +1563,7 @@ fn ci_runs_are_test_evidence_for_each_deployment() {
         ])
     );
     // Green tests on 2 of 3 deployments.
-    let m: Value = serde_json::from_str(&ok(
-        &data,
-        &["--config", cfg, "metrics", "--format", "json"],
-    ))
-    .unwrap();
-    let all = m["periods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["period"] == "all")
-        .unwrap();
+    let all = metrics_all(&data, cfg, &[]);
     assert_eq!(all["tests_green"], json!(2));
     let share = all["tests_green_share"].as_f64().unwrap();
     assert!((share - 2.0 / 3.0).abs() < 1e-12, "{share}");

@@ -170,17 +170,7 @@ fn per_deployment_evidence_by_hand() {
 #[test]
 fn metrics_carry_the_safety_net() {
     let net = build_net();
-    let out = ok(
-        &net.data,
-        &["--config", &net.config, "metrics", "--format", "json"],
-    );
-    let v: Value = serde_json::from_str(&out).unwrap();
-    let all = v["periods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["period"] == "all")
-        .unwrap();
+    let all = metrics_all(&net.data, &net.config, &[]);
     // Time to detect of d2 d4 d5: 0.5 h, 0 h, 22 h -> sorted 0, 0.5, 22:
     //   median 0.5 h; p90 rank 1.8 -> 0.5 + 0.8 * 21.5 = 17.7 h.
     // Time to restore: 1.5 h, 70 h, 24.5 h -> sorted 1.5, 24.5, 70: median
@@ -271,28 +261,11 @@ fn deck_report_and_metrics_agree_on_the_safety_net() {
     // 02-08 .. 05-07; the report's is March to May. Both hold all 7 deployments.
     let d = &deck["safety"]["numbers"]["now"];
     let s = &summary["safety"]["numbers"]["now"];
-    let m: Value = serde_json::from_str(&ok(
+    let all = metrics_all(
         data,
-        &[
-            "--config",
-            cfg,
-            "metrics",
-            "--since",
-            "2024-02-08",
-            "--until",
-            "2024-05-07",
-            "--format",
-            "json",
-        ],
-    ))
-    .unwrap();
-    let all = m["periods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["period"] == "all")
-        .unwrap()
-        .clone();
+        cfg,
+        &["--since", "2024-02-08", "--until", "2024-05-07"],
+    );
     for net in [d, s] {
         assert_eq!(net["deployments"], all["deployments"]);
         assert_eq!(net["failures"]["k"], all["failed"]);
@@ -347,6 +320,26 @@ fn deck_report_and_metrics_agree_on_the_safety_net() {
         .contains("safety-net")));
     let report = std::fs::read_to_string(monthly.join("report.md")).unwrap();
     assert!(report.contains("## Safety net"), "{report}");
+    // Green d1 d2 d5 d6 d7: 2 of 5 failed; the rest d3 d4: 1 of 2.
+    let details = deck["safety"]["details"].to_string();
+    assert!(
+        details.contains("Failure rate with green tests 40% (2 of 5;"),
+        "{details}"
+    );
+    assert!(details.contains("without 50% (1 of 2;"), "{details}");
+    assert!(
+        details.contains("the data cannot tell them apart"),
+        "{details}"
+    );
+    assert!(
+        details.contains("First detected by: an incident (monitoring) 2, a failing deploy status (the pipeline) 1."),
+        "{details}"
+    );
+    let html = std::fs::read_to_string(monthly.join("report.html")).unwrap();
+    assert!(
+        html.contains("Failures undone by an automated rollback or revert recovered in a median of 2 h (n=1); by a manual one in a median of 46.5 h (n=1)."),
+        "{html}"
+    );
     assert!(
         report.contains("| Incidents per deployment | **0.286** |"),
         "{report}"
