@@ -141,6 +141,9 @@ impl Store {
         }
         // Re-check under the lock: another writer may have created the store meanwhile.
         self.check_version()?;
+        // A writer killed while creating the store leaves its meta file's
+        // temporary; only a lock holder writes that file, so none is live.
+        sweep_temporaries(&self.root, &format!(".{META_FILE}.tmp-"));
         let meta = self.root.join(META_FILE);
         if !meta.exists() {
             let body = format!("{{\"schema_version\": {SCHEMA_VERSION}}}\n");
@@ -415,7 +418,7 @@ fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()>
     }
     let tmp = tmp_path(path);
     if let Some(dir) = path.parent() {
-        sweep_temporaries(dir);
+        sweep_temporaries(dir, ".parquet.tmp-");
     }
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
@@ -488,18 +491,18 @@ fn rebuild_hint(table: &TableDef) -> String {
 }
 
 /// Removes what a killed writer left in `dir`: temporary files (`.NAME.tmp-PID`)
-/// that were never renamed into place. Only a writer calls this, under the
-/// store's lock, so no temporary file here belongs to a live write; readers
-/// never look at them. Best effort: a file that cannot be removed stays
-/// ignored.
-fn sweep_temporaries(dir: &Path) {
+/// that were never renamed into place, those whose name contains `marker`.
+/// Only a writer calls this, under the store's lock, so no temporary file here
+/// belongs to a live write; readers never look at them. Best effort: a file
+/// that cannot be removed stays ignored.
+fn sweep_temporaries(dir: &Path, marker: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(".parquet.tmp-") {
+        if name.starts_with('.') && name.contains(marker) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -822,6 +825,29 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(left, ["part-00000003.parquet"]);
+    }
+
+    /// Found by the crash harness: a writer killed while creating the store
+    /// left `.flowmeter.json.tmp-PID` for good. The next writer removes it,
+    /// whether the kill came before the rename or after it.
+    #[test]
+    fn a_killed_store_creation_leaves_no_temporary_meta_file() {
+        for meta_written in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            if meta_written {
+                fs::write(dir.path().join(META_FILE), "{\"schema_version\": 1}\n").unwrap();
+            }
+            let stale = dir.path().join(format!(".{META_FILE}.tmp-4242"));
+            fs::write(&stale, b"{\"schema_").unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            drop(store.lock(None, |_| {}).unwrap());
+            let mut left: Vec<String> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            left.sort();
+            assert_eq!(left, [".lock", META_FILE], "meta written: {meta_written}");
+        }
     }
 
     #[test]
