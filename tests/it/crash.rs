@@ -4,7 +4,7 @@
 //! temporary files.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -105,7 +105,7 @@ fn tables(data: &Path) -> Vec<(&'static str, Vec<String>)> {
     out
 }
 
-fn temporaries(data: &Path) -> Vec<std::path::PathBuf> {
+fn temporaries(data: &Path) -> Vec<PathBuf> {
     snapshot_dir(data)
         .into_iter()
         .map(|(p, _)| p)
@@ -145,44 +145,51 @@ fn kill_after(data: &Path, args: &[&str], after: Duration) -> bool {
     killed
 }
 
-#[test]
-fn ingest_and_analyze_killed_at_random_moments_leave_the_uninterrupted_store() {
-    let all = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let repo = fixture(dir.path());
-    let repo = repo.to_str().unwrap();
-    let reference = dir.path().join("reference");
-    let started = Instant::now();
-    ok(&reference, &["ingest", "git", repo]);
-    let ingest_time = started.elapsed();
-    let started = Instant::now();
-    ok(&reference, &["analyze"]);
-    let analyze_time = started.elapsed();
-    let want = tables(&reference);
-    assert_eq!(want[0].1.len(), COMMITS);
-    let rows =
-        |t: &[(&str, Vec<String>)], name: &str| t.iter().find(|x| x.0 == name).unwrap().1.len();
-    assert!(rows(&want, "deployment_stats") > 100 && rows(&want, "changes") >= COMMITS);
+/// The fixture, ingested once into `ingested` and analysed in a copy of it,
+/// `reference`: what every killed-then-rerun store must equal.
+struct Reference {
+    dir: tempfile::TempDir,
+    repo: String,
+    ingested: PathBuf,
+    want: Vec<(&'static str, Vec<String>)>,
+    ingest_time: Duration,
+    analyze_time: Duration,
+}
 
-    let mut moments = Moments(0x5eed_f10e_u64);
-    let (mut killed_ingest, mut killed_analyze) = (0, 0);
-    for k in 0..20 {
-        let data = dir.path().join(format!("killed-{k}"));
-        // Even runs kill the first ingest into an empty store; odd runs kill
-        // `analyze` on a full one. Either way the command is then run again
-        // to completion.
-        if k % 2 == 1 {
-            ok(&data, &["ingest", "git", repo]);
-            let killed = kill_after(&data, &["analyze"], moments.next(analyze_time));
-            killed_analyze += killed as usize;
-            ok(&data, &["analyze"]);
-        } else {
-            let killed = kill_after(&data, &["ingest", "git", repo], moments.next(ingest_time));
-            killed_ingest += killed as usize;
-            ok(&data, &["ingest", "git", repo]);
-            ok(&data, &["analyze"]);
+/// The tables `ingest git` writes; the rest of [`tables`] are `analyze`'s.
+const BASE_TABLES: usize = 4;
+
+impl Reference {
+    fn new() -> Reference {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = fixture(dir.path()).to_str().unwrap().to_string();
+        let ingested = dir.path().join("ingested");
+        let started = Instant::now();
+        ok(&ingested, &["ingest", "git", &repo]);
+        let ingest_time = started.elapsed();
+        let reference = dir.path().join("reference");
+        copy_store(&ingested, &reference);
+        let started = Instant::now();
+        ok(&reference, &["analyze"]);
+        let analyze_time = started.elapsed();
+        let want = tables(&reference);
+        assert_eq!(want[0].1.len(), COMMITS);
+        let rows = |name: &str| want.iter().find(|x| x.0 == name).unwrap().1.len();
+        assert!(rows("deployment_stats") > 100 && rows("changes") >= COMMITS);
+        Reference {
+            dir,
+            repo,
+            ingested,
+            want,
+            ingest_time,
+            analyze_time,
         }
-        for ((name, got), (_, want)) in tables(&data).iter().zip(&want) {
+    }
+
+    /// The first `n` of [`tables`] of `data` equal the reference's, and
+    /// `data` holds no temporary file.
+    fn check(&self, data: &Path, n: usize, k: usize) {
+        for ((name, got), (_, want)) in tables(data).iter().zip(&self.want).take(n) {
             assert!(
                 got == want,
                 "kill {k}: `{name}` differs ({} rows, want {})",
@@ -190,26 +197,68 @@ fn ingest_and_analyze_killed_at_random_moments_leave_the_uninterrupted_store() {
                 want.len()
             );
         }
-        assert_eq!(
-            temporaries(&data),
-            Vec::<std::path::PathBuf>::new(),
-            "kill {k}"
-        );
+        assert_eq!(temporaries(data), Vec::<PathBuf>::new(), "kill {k}");
+    }
+}
+
+/// A copy of a store's files (the lock file included; nothing holds it).
+fn copy_store(from: &Path, to: &Path) {
+    for (p, bytes) in snapshot_dir(from) {
+        let dest = to.join(p.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, bytes).unwrap();
+    }
+}
+
+/// Ten kills of the first `ingest git` into an empty store, each followed
+/// by a run to completion: the four tables ingest writes equal an
+/// uninterrupted run's, row for row. (`analyze` reads only those tables,
+/// through the same readers, so it gives the same answer from them.)
+#[test]
+fn ingest_git_killed_at_random_moments_leaves_the_uninterrupted_store() {
+    let all = Instant::now();
+    let r = Reference::new();
+    let mut moments = Moments(0x5eed_f10e_u64);
+    let mut killed = 0;
+    for k in 0..10 {
+        let data = r.dir.path().join(format!("killed-{k}"));
+        let args = ["ingest", "git", r.repo.as_str()];
+        killed += kill_after(&data, &args, moments.next(r.ingest_time)) as usize;
+        ok(&data, &args);
+        r.check(&data, BASE_TABLES, k);
         std::fs::remove_dir_all(&data).unwrap();
     }
     eprintln!(
-        "crash: ingest {ingest_time:?}, analyze {analyze_time:?}; kills landed: ingest {killed_ingest}, analyze {killed_analyze}; {:?} in all",
+        "crash: ingest {:?}; {killed} of 10 kills landed; {:?} in all",
+        r.ingest_time,
         all.elapsed()
     );
     // Most kills must land while the process runs, or this proves little.
-    assert!(
-        killed_ingest >= 5,
-        "only {killed_ingest} of 10 ingest kills landed"
+    assert!(killed >= 5, "only {killed} of 10 ingest kills landed");
+}
+
+/// Ten kills of `analyze` on a fully ingested store, each followed by a run
+/// to completion: all eight tables equal an uninterrupted run's.
+#[test]
+fn analyze_killed_at_random_moments_leaves_the_uninterrupted_store() {
+    let all = Instant::now();
+    let r = Reference::new();
+    let mut moments = Moments(0xa11a_1e5e_u64);
+    let mut killed = 0;
+    for k in 0..10 {
+        let data = r.dir.path().join(format!("killed-{k}"));
+        copy_store(&r.ingested, &data);
+        killed += kill_after(&data, &["analyze"], moments.next(r.analyze_time)) as usize;
+        ok(&data, &["analyze"]);
+        r.check(&data, r.want.len(), k);
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    eprintln!(
+        "crash: analyze {:?}; {killed} of 10 kills landed; {:?} in all",
+        r.analyze_time,
+        all.elapsed()
     );
-    assert!(
-        killed_analyze >= 5,
-        "only {killed_analyze} of 10 analyze kills landed"
-    );
+    assert!(killed >= 5, "only {killed} of 10 analyze kills landed");
 }
 
 /// The moment CI's kill found: a run that dies after writing the commits and
