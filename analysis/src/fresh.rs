@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use flowmeter_store::{Store, TableKind, TABLES};
+use flowmeter_store::{Store, TableKind, WriteGuard, TABLES};
 
 use crate::config::Config;
 
@@ -85,10 +85,8 @@ pub fn is_fresh(store: &Store, config: &Config) -> bool {
         .is_ok_and(|s| s.trim() == fingerprint(store, config))
 }
 
-/// Records `fp` (taken before the run) as the fingerprint of the current analysis.
-pub fn mark_fresh(store: &Store, fp: &str) -> flowmeter_store::Result<()> {
-    flowmeter_store::write_atomic(
-        &store.root().join(FINGERPRINT_FILE),
-        format!("{fp}\n").as_bytes(),
-    )
+/// Records `fp` (taken before the run) as the fingerprint of the current
+/// analysis, under the writer lock.
+pub fn mark_fresh(guard: &WriteGuard, fp: &str) -> flowmeter_store::Result<()> {
+    guard.write_root_file(FINGERPRINT_FILE, format!("{fp}\n").as_bytes())
 }

@@ -68,7 +68,7 @@ pub fn ensure_fresh(global: &GlobalOpts, store: &Store) -> Result<Config> {
     let guard = lock(global, store)?;
     let fp = fingerprint(store, &config);
     let report = analyze(&guard, &config).context("analysing (the derived tables were stale)")?;
-    mark_fresh(store, &fp)?;
+    mark_fresh(&guard, &fp)?;
     status(
         global.quiet,
         format!("analysis was stale, so it ran again ({})", report.config),
@@ -85,7 +85,7 @@ pub fn run(global: &GlobalOpts, args: AnalyzeArgs) -> Result<ExitCode> {
     let guard = lock(global, &store)?;
     let fp = fingerprint(&store, &config);
     let report = analyze(&guard, &config)?;
-    mark_fresh(&store, &fp)?;
+    mark_fresh(&guard, &fp)?;
     match args.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         ReportFormat::Text => {

@@ -66,14 +66,14 @@ pub fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
             threads: 0,
         };
         ingest_git(&guard, path, &opts, &NoProgress)
-            .with_context(|| format!("ingesting {}", path.display()))?;
+            .map_err(|e| crate::cmd::ingest::naming(path, e))?;
     }
     flowmeter_ingest::file::ingest_deployments(&guard, &g.deployments_csv)?;
     flowmeter_ingest::file::ingest_incidents(&guard, &g.incidents_csv)?;
     let config = load_config(&g.config)?;
     let fp = fingerprint(&store, &config);
     let report = analyze(&guard, &config).context("analysing the demo store")?;
-    mark_fresh(&store, &fp)?;
+    mark_fresh(&guard, &fp)?;
     drop(guard);
     for w in &report.warnings {
         status(global.quiet, format!("warning: {w}"));

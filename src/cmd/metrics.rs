@@ -24,7 +24,8 @@ score, 0-10 with 10 best (score_* rows), shown beside the 2025 population's
 mean +/- sd; `industry` or `org_size` in the config picks the population.
 2023 and 2024 show tier labels (tier_* rows) instead.
 
-Table and Markdown show one column per period plus `all`. Periods with fewer
+Table and Markdown show one column per period plus `all`, the newest 12
+periods when there are more. Periods with fewer
 than 10 deployments are marked low-confidence. Every number can be traced with
 `flowmeter explain deployment ID` and `flowmeter sql`.";
 
@@ -130,11 +131,25 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
                 line(&mut text, "no deployments in range".into());
                 return emit(out, text.as_bytes()).map(|_| ExitCode::SUCCESS);
             }
+            // A long history would print hundreds of columns: the table shows
+            // the newest periods beside `all`, and says so.
+            let dated = m.periods.iter().filter(|p| p.period != "all").count();
+            let skip = dated.saturating_sub(MAX_PERIOD_COLUMNS);
+            if skip > 0 {
+                line(
+                    &mut text,
+                    format!(
+                        "showing the newest {MAX_PERIOD_COLUMNS} of {dated} periods and `all`; \
+                         --since/--until narrow the range, --format csv or json gives every period"
+                    ),
+                );
+            }
             let low: Vec<&str> = m
                 .periods
                 .iter()
-                .filter(|p| p.low_confidence)
-                .map(|p| p.period.as_str())
+                .enumerate()
+                .filter(|(i, p)| p.low_confidence && (*i >= skip || p.period == "all"))
+                .map(|(_, p)| p.period.as_str())
                 .collect();
             if !low.is_empty() {
                 line(
@@ -147,7 +162,7 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
                 );
             }
             text.push('\n');
-            let mut t = transpose(&m.frame)?;
+            let mut t = transpose(&m.frame.slice(skip as i64, m.frame.height() - skip))?;
             if let Some(b) = &s.benchmarks {
                 // The population's mean +/- sd beside each score row.
                 let names: Vec<String> = t
@@ -178,6 +193,10 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
     }?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Table and Markdown show at most this many periods, the newest, beside
+/// `all`; CSV, Parquet and JSON keep every period.
+const MAX_PERIOD_COLUMNS: usize = 12;
 
 /// One row per metric, one column per period.
 fn transpose(df: &DataFrame) -> Result<DataFrame> {

@@ -141,9 +141,11 @@ impl Store {
         }
         // Re-check under the lock: another writer may have created the store meanwhile.
         self.check_version()?;
-        // A writer killed while creating the store leaves its meta file's
-        // temporary; only a lock holder writes that file, so none is live.
-        sweep_temporaries(&self.root, &format!(".{META_FILE}.tmp-"));
+        // A writer killed while writing one of the store's own files (the
+        // meta file, the analysis fingerprint) leaves its temporary in the
+        // root. Only a lock holder writes there (`write_root_file`), so none
+        // of them is live.
+        sweep_temporaries(&self.root, ".tmp-");
         let meta = self.root.join(META_FILE);
         if !meta.exists() {
             let body = format!("{{\"schema_version\": {SCHEMA_VERSION}}}\n");
@@ -270,6 +272,13 @@ impl WriteGuard {
     /// The store this guard writes to.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Writes one of the store's own files (`name`, in the data directory)
+    /// atomically, under the lock, so that the next writer can sweep what a
+    /// killed one left.
+    pub fn write_root_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.store.root.join(name), bytes)
     }
 
     /// Replaces a partition (or a whole unpartitioned table) with `df`.
@@ -827,26 +836,35 @@ mod tests {
         assert_eq!(left, ["part-00000003.parquet"]);
     }
 
-    /// Found by the crash harness: a writer killed while creating the store
-    /// left `.flowmeter.json.tmp-PID` for good. The next writer removes it,
-    /// whether the kill came before the rename or after it.
+    /// Found by the crash harness: a writer killed while creating the store,
+    /// or while `analyze` recorded its fingerprint, left `.NAME.tmp-PID` in
+    /// the data directory for good. The next writer removes them, whether the
+    /// kill came before the rename or after it.
     #[test]
-    fn a_killed_store_creation_leaves_no_temporary_meta_file() {
+    fn a_killed_writer_leaves_no_temporary_file_in_the_store_root() {
         for meta_written in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             if meta_written {
                 fs::write(dir.path().join(META_FILE), "{\"schema_version\": 1}\n").unwrap();
             }
-            let stale = dir.path().join(format!(".{META_FILE}.tmp-4242"));
-            fs::write(&stale, b"{\"schema_").unwrap();
+            fs::write(dir.path().join(format!(".{META_FILE}.tmp-4242")), b"{\"sch").unwrap();
+            fs::write(dir.path().join("..analysis-fingerprint.tmp-4243"), b"00").unwrap();
             let store = Store::open(dir.path()).unwrap();
-            drop(store.lock(None, |_| {}).unwrap());
+            let guard = store.lock(None, |_| {}).unwrap();
+            guard
+                .write_root_file(".analysis-fingerprint", b"ff\n")
+                .unwrap();
+            drop(guard);
             let mut left: Vec<String> = fs::read_dir(dir.path())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .collect();
             left.sort();
-            assert_eq!(left, [".lock", META_FILE], "meta written: {meta_written}");
+            assert_eq!(
+                left,
+                [".analysis-fingerprint", ".lock", META_FILE],
+                "meta written: {meta_written}"
+            );
         }
     }
 

@@ -20,6 +20,8 @@ fn not_a_repository() {
     std::fs::create_dir(&nowhere).unwrap();
     let err = fails(&data, &["ingest", "git", nowhere.to_str().unwrap()]);
     assert!(err.contains("plain-dir: not a git repository"), "{err}");
+    // The path once, not "ingesting PATH: PATH: ...".
+    assert_eq!(err.matches(nowhere.to_str().unwrap()).count(), 1, "{err}");
     assert_eq!(snapshot_dir(&data), before);
 }
 
@@ -280,6 +282,32 @@ fn commit_dates_in_1970_and_2100_are_kept_exactly() {
     assert_eq!(periods[1560]["period"], "2100-01");
     assert_eq!(periods[1561]["period"], "all");
     assert_eq!(periods[1561]["deployments"], 2);
+    // The terminal table shows the newest 12 months beside `all`, not 1,562
+    // columns, and says so; CSV keeps every period.
+    let table = ok(&data, &["metrics"]);
+    assert!(
+        table.contains("showing the newest 12 of 1561 periods and `all`"),
+        "{table}"
+    );
+    let header = table
+        .lines()
+        .find(|l| l.contains("metric") && l.contains("all"))
+        .expect("a header row");
+    assert!(
+        header.contains("2099-02") && header.contains("2100-01") && !header.contains("2099-01"),
+        "{header}"
+    );
+    // Low confidence is listed for the shown periods only.
+    let low = table
+        .lines()
+        .find(|l| l.starts_with("low confidence"))
+        .expect("a low-confidence line");
+    assert!(
+        low.ends_with(": 2099-02, 2099-03, 2099-04, 2099-05, 2099-06, 2099-07, 2099-08, 2099-09, 2099-10, 2099-11, 2099-12, 2100-01, all"),
+        "{low}"
+    );
+    let csv = ok(&data, &["metrics", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 1 + 1562);
 }
 
 /// A commit message with bytes that are not UTF-8 is read as git shows it,

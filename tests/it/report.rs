@@ -365,8 +365,8 @@ fn build_store(data: &Path) {
     // The derived tables above are the fixture: mark them fresh for the
     // default config so that `report` does not rebuild them from base tables.
     let config = flowmeter_analysis::Config::default_for_repos();
-    flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
-        .unwrap();
+    let fp = flowmeter_analysis::fingerprint(&store, &config);
+    flowmeter_analysis::mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
 }
 
 /// A config with `tiers = 2024`, for the hand-computed tier assertions, marked
@@ -377,8 +377,8 @@ fn tiers_2024(dir: &Path, data: &Path) -> String {
     std::fs::write(&path, text).unwrap();
     let store = Store::open(data).unwrap();
     let config = flowmeter_analysis::Config::parse(text, &path).unwrap();
-    flowmeter_analysis::mark_fresh(&store, &flowmeter_analysis::fingerprint(&store, &config))
-        .unwrap();
+    let fp = flowmeter_analysis::fingerprint(&store, &config);
+    flowmeter_analysis::mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
     path.to_str().unwrap().to_string()
 }
 

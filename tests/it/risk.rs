@@ -39,7 +39,7 @@ fn put(data: &Path, table: &TableDef, mut df: DataFrame) {
 fn freeze(data: &Path) {
     let store = Store::open(data).unwrap();
     let fp = fingerprint(&store, &Config::default_for_repos());
-    mark_fresh(&store, &fp).unwrap();
+    mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
 }
 
 /// Six production deployments and one staging deployment.
@@ -407,7 +407,8 @@ fn defaults_come_from_the_config() {
     // Fresh for this config, so the tables above stand.
     let store = Store::open(&data).unwrap();
     let config = Config::parse(text, &config_path).unwrap();
-    mark_fresh(&store, &fingerprint(&store, &config)).unwrap();
+    let fp = fingerprint(&store, &config);
+    mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
     let cfg = config_path.to_str().unwrap();
     let r = json(&data, &["--config", cfg, "risk"]);
     assert_eq!(r["environment"], "live");

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use flowmeter_ingest::git::{default_name, ingest_git, GitOptions, GitReport, Progress};
 use flowmeter_store::Store;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
@@ -100,8 +100,7 @@ fn run_git(global: &GlobalOpts, args: GitArgs) -> Result<ExitCode> {
                 };
                 let guard = &guard;
                 s.spawn(move || {
-                    let r = ingest_git(guard, path, &opts, &bar)
-                        .with_context(|| format!("ingesting {}", path.display()));
+                    let r = ingest_git(guard, path, &opts, &bar).map_err(|e| naming(path, e));
                     bar.0.finish_and_clear();
                     r
                 })
@@ -127,6 +126,18 @@ fn run_git(global: &GlobalOpts, args: GitArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// An ingest error that names `path`: most of ingest's errors start with it
+/// already, and the rest get "ingesting PATH" in front (never both, which
+/// would print the path twice).
+pub(crate) fn naming(path: &std::path::Path, e: flowmeter_ingest::Error) -> anyhow::Error {
+    let shown = path.display().to_string();
+    if e.to_string().starts_with(&shown) {
+        e.into()
+    } else {
+        anyhow::Error::from(e).context(format!("ingesting {shown}"))
+    }
 }
 
 fn summary(r: &GitReport) -> String {
