@@ -5,6 +5,7 @@
 #
 # VARIANT names benches/build-profiles/VARIANT.toml: the [profile.dev*] tables
 # to measure. They replace every [profile.dev*] table of the clone's Cargo.toml.
+# VARIANT `current` measures the clone's own Cargo.toml, unchanged.
 # A file benches/build-profiles/VARIANT.cargo-config.toml, when present, becomes
 # the clone's .cargo/config.toml (a linker, say).
 #
@@ -25,7 +26,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 variant=${1:?usage: benches/build_profile.sh VARIANT [REV]}
 rev=${2:-HEAD}
 profile="$here/benches/build-profiles/$variant.toml"
-[ -f "$profile" ] || { echo "no such variant: $profile" >&2; exit 2; }
+[ "$variant" = current ] || [ -f "$profile" ] || { echo "no such variant: $profile" >&2; exit 2; }
 out=${OUT:-/tmp/build-profile.tsv}
 keep=${KEEP:-/tmp/build-profile}
 mkdir -p "$keep"
@@ -37,7 +38,7 @@ git clone -q "$here" "$work/flowmeter"
 cd "$work/flowmeter"
 git checkout -q "$rev"
 sha=$(git rev-parse --short HEAD)
-python3 - "$profile" <<'PY'
+[ "$variant" = current ] || python3 - "$profile" <<'PY'
 import re, sys
 text = open("Cargo.toml").read()
 # Drop every [profile.dev] / [profile.dev.package.*] table, with the comment
