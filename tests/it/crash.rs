@@ -210,55 +210,62 @@ fn copy_store(from: &Path, to: &Path) {
     }
 }
 
+impl Reference {
+    /// Ten rounds, each in a new data directory that `prepare` fills: `args`
+    /// killed at a seeded moment within `max`, then run to completion, and
+    /// the first `tables` tables compared. Asserts that most kills landed
+    /// while the process ran, or the rounds prove little.
+    fn kill_rounds(
+        &self,
+        seed: u64,
+        args: &[&str],
+        max: Duration,
+        tables: usize,
+        prepare: impl Fn(&Path),
+    ) {
+        let all = Instant::now();
+        let mut moments = Moments(seed);
+        let mut killed = 0;
+        for k in 0..10 {
+            let data = self.dir.path().join(format!("killed-{k}"));
+            prepare(&data);
+            killed += kill_after(&data, args, moments.next(max)) as usize;
+            ok(&data, args);
+            self.check(&data, tables, k);
+            std::fs::remove_dir_all(&data).unwrap();
+        }
+        eprintln!(
+            "crash: {args:?} takes {max:?}; {killed} of 10 kills landed; {:?} in all",
+            all.elapsed()
+        );
+        assert!(killed >= 5, "only {killed} of 10 kills of {args:?} landed");
+    }
+}
+
 /// Ten kills of the first `ingest git` into an empty store, each followed
 /// by a run to completion: the four tables ingest writes equal an
 /// uninterrupted run's, row for row. (`analyze` reads only those tables,
 /// through the same readers, so it gives the same answer from them.)
 #[test]
 fn ingest_git_killed_at_random_moments_leaves_the_uninterrupted_store() {
-    let all = Instant::now();
     let r = Reference::new();
-    let mut moments = Moments(0x5eed_f10e_u64);
-    let mut killed = 0;
-    for k in 0..10 {
-        let data = r.dir.path().join(format!("killed-{k}"));
-        let args = ["ingest", "git", r.repo.as_str()];
-        killed += kill_after(&data, &args, moments.next(r.ingest_time)) as usize;
-        ok(&data, &args);
-        r.check(&data, BASE_TABLES, k);
-        std::fs::remove_dir_all(&data).unwrap();
-    }
-    eprintln!(
-        "crash: ingest {:?}; {killed} of 10 kills landed; {:?} in all",
-        r.ingest_time,
-        all.elapsed()
-    );
-    // Most kills must land while the process runs, or this proves little.
-    assert!(killed >= 5, "only {killed} of 10 ingest kills landed");
+    let args = ["ingest", "git", r.repo.as_str()];
+    r.kill_rounds(0x5eed_f10e, &args, r.ingest_time, BASE_TABLES, |_| {});
 }
 
 /// Ten kills of `analyze` on a fully ingested store, each followed by a run
 /// to completion: all eight tables equal an uninterrupted run's.
 #[test]
 fn analyze_killed_at_random_moments_leaves_the_uninterrupted_store() {
-    let all = Instant::now();
     let r = Reference::new();
-    let mut moments = Moments(0xa11a_1e5e_u64);
-    let mut killed = 0;
-    for k in 0..10 {
-        let data = r.dir.path().join(format!("killed-{k}"));
-        copy_store(&r.ingested, &data);
-        killed += kill_after(&data, &["analyze"], moments.next(r.analyze_time)) as usize;
-        ok(&data, &["analyze"]);
-        r.check(&data, r.want.len(), k);
-        std::fs::remove_dir_all(&data).unwrap();
-    }
-    eprintln!(
-        "crash: analyze {:?}; {killed} of 10 kills landed; {:?} in all",
+    let prepare = |data: &Path| copy_store(&r.ingested, data);
+    r.kill_rounds(
+        0xa11a_1e5e,
+        &["analyze"],
         r.analyze_time,
-        all.elapsed()
+        r.want.len(),
+        prepare,
     );
-    assert!(killed >= 5, "only {killed} of 10 analyze kills landed");
 }
 
 /// The moment CI's kill found: a run that dies after writing the commits and
