@@ -3,12 +3,10 @@
 
 use std::path::Path;
 
+pub use flowmeter_store::FINGERPRINT_FILE;
 use flowmeter_store::{Store, TableKind, WriteGuard, TABLES};
 
 use crate::config::Config;
-
-/// The file, inside the data directory, holding the last run's fingerprint.
-pub const FINGERPRINT_FILE: &str = ".analysis-fingerprint";
 
 fn fnv(hash: &mut u64, bytes: &[u8]) {
     for b in bytes {
@@ -88,5 +86,5 @@ pub fn is_fresh(store: &Store, config: &Config) -> bool {
 /// Records `fp` (taken before the run) as the fingerprint of the current
 /// analysis, under the writer lock.
 pub fn mark_fresh(guard: &WriteGuard, fp: &str) -> flowmeter_store::Result<()> {
-    guard.write_root_file(FINGERPRINT_FILE, format!("{fp}\n").as_bytes())
+    guard.write_fingerprint(format!("{fp}\n").as_bytes())
 }

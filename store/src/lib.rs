@@ -39,7 +39,8 @@ pub use schema::{
     TABLES, TIP_DRIFT, TRAIN_WAITS, WORKFLOW_RUNS,
 };
 pub use store::{
-    conform, decode_partition, encode_partition, write_atomic, Store, WriteGuard, NULL_PARTITION,
+    conform, decode_partition, encode_partition, write_atomic, Store, WriteGuard, FINGERPRINT_FILE,
+    NULL_PARTITION,
 };
 
 /// Re-exported so that downstream crates use the same polars.

@@ -5,6 +5,7 @@
 //! ```text
 //! flowmeter.json                      {"schema_version": 1}
 //! .lock                               held by the one writer
+//! .analysis-fingerprint               what the last `analyze` ran on
 //! commits/repo=<name>/part-00000003.parquet     a base snapshot
 //! commits/repo=<name>/part-00000004-delta.parquet  rows appended after it
 //! deployment_stats/part-00000001.parquet        derived tables are not partitioned
@@ -27,6 +28,13 @@ use crate::schema::{self, TableDef, TableKind, ADDED_COLUMNS, SCHEMA_VERSION};
 
 const META_FILE: &str = "flowmeter.json";
 const LOCK_FILE: &str = ".lock";
+/// The file, inside the data directory, holding the fingerprint of the base
+/// tables and config that the last analysis ran on (written by
+/// [`WriteGuard::write_fingerprint`]).
+pub const FINGERPRINT_FILE: &str = ".analysis-fingerprint";
+/// The temporaries of the files the store writes in the data directory
+/// itself: only these are swept there, never a file someone else writes.
+const ROOT_TEMPORARIES: [&str; 2] = [".flowmeter.json.tmp-", "..analysis-fingerprint.tmp-"];
 /// The hive convention for a null partition value.
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
@@ -143,9 +151,8 @@ impl Store {
         self.check_version()?;
         // A writer killed while writing one of the store's own files (the
         // meta file, the analysis fingerprint) leaves its temporary in the
-        // root. Only a lock holder writes there (`write_root_file`), so none
-        // of them is live.
-        sweep_temporaries(&self.root, ".tmp-");
+        // root. Only a lock holder writes those files, so none is live.
+        sweep_temporaries(&self.root, &ROOT_TEMPORARIES);
         let meta = self.root.join(META_FILE);
         if !meta.exists() {
             let body = format!("{{\"schema_version\": {SCHEMA_VERSION}}}\n");
@@ -274,11 +281,10 @@ impl WriteGuard {
         &self.store
     }
 
-    /// Writes one of the store's own files (`name`, in the data directory)
-    /// atomically, under the lock, so that the next writer can sweep what a
-    /// killed one left.
-    pub fn write_root_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        write_atomic(&self.store.root.join(name), bytes)
+    /// Writes [`FINGERPRINT_FILE`] atomically, under the lock, so that the
+    /// next writer can sweep what a killed one left.
+    pub fn write_fingerprint(&self, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.store.root.join(FINGERPRINT_FILE), bytes)
     }
 
     /// Replaces a partition (or a whole unpartitioned table) with `df`.
@@ -427,7 +433,7 @@ fn write_parquet(table: &TableDef, path: &Path, mut df: DataFrame) -> Result<()>
     }
     let tmp = tmp_path(path);
     if let Some(dir) = path.parent() {
-        sweep_temporaries(dir, ".parquet.tmp-");
+        sweep_temporaries(dir, &[".parquet.tmp-"]);
     }
     let result = (|| {
         let mut file = File::create(&tmp).at(&tmp)?;
@@ -500,18 +506,19 @@ fn rebuild_hint(table: &TableDef) -> String {
 }
 
 /// Removes what a killed writer left in `dir`: temporary files (`.NAME.tmp-PID`)
-/// that were never renamed into place, those whose name contains `marker`.
+/// that were never renamed into place, those whose name contains one of
+/// `markers`.
 /// Only a writer calls this, under the store's lock, so no temporary file here
 /// belongs to a live write; readers never look at them. Best effort: a file
 /// that cannot be removed stays ignored.
-fn sweep_temporaries(dir: &Path, marker: &str) {
+fn sweep_temporaries(dir: &Path, markers: &[&str]) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(marker) {
+        if name.starts_with('.') && markers.iter().any(|m| name.contains(m)) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -839,7 +846,7 @@ mod tests {
     /// Found by the crash harness: a writer killed while creating the store,
     /// or while `analyze` recorded its fingerprint, left `.NAME.tmp-PID` in
     /// the data directory for good. The next writer removes them, whether the
-    /// kill came before the rename or after it.
+    /// kill came before the rename or after it, and nothing else.
     #[test]
     fn a_killed_writer_leaves_no_temporary_file_in_the_store_root() {
         for meta_written in [false, true] {
@@ -848,12 +855,17 @@ mod tests {
                 fs::write(dir.path().join(META_FILE), "{\"schema_version\": 1}\n").unwrap();
             }
             fs::write(dir.path().join(format!(".{META_FILE}.tmp-4242")), b"{\"sch").unwrap();
-            fs::write(dir.path().join("..analysis-fingerprint.tmp-4243"), b"00").unwrap();
+            fs::write(
+                dir.path().join(format!(".{FINGERPRINT_FILE}.tmp-4243")),
+                b"00",
+            )
+            .unwrap();
+            // Someone else's file being written into the data directory (a
+            // report's `--output`, say) is not the store's to remove.
+            fs::write(dir.path().join(".report.html.tmp-4244"), b"<html>").unwrap();
             let store = Store::open(dir.path()).unwrap();
             let guard = store.lock(None, |_| {}).unwrap();
-            guard
-                .write_root_file(".analysis-fingerprint", b"ff\n")
-                .unwrap();
+            guard.write_fingerprint(b"ff\n").unwrap();
             drop(guard);
             let mut left: Vec<String> = fs::read_dir(dir.path())
                 .unwrap()
@@ -862,7 +874,12 @@ mod tests {
             left.sort();
             assert_eq!(
                 left,
-                [".analysis-fingerprint", ".lock", META_FILE],
+                [
+                    FINGERPRINT_FILE,
+                    ".lock",
+                    ".report.html.tmp-4244",
+                    META_FILE
+                ],
                 "meta written: {meta_written}"
             );
         }
