@@ -147,9 +147,9 @@ pub fn run(global: &GlobalOpts, args: MetricsArgs) -> Result<ExitCode> {
             let low: Vec<&str> = m
                 .periods
                 .iter()
-                .enumerate()
-                .filter(|(i, p)| p.low_confidence && (*i >= skip || p.period == "all"))
-                .map(|(_, p)| p.period.as_str())
+                .skip(skip)
+                .filter(|p| p.low_confidence)
+                .map(|p| p.period.as_str())
                 .collect();
             if !low.is_empty() {
                 line(

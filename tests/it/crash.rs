@@ -199,18 +199,7 @@ impl Reference {
         }
         assert_eq!(temporaries(data), Vec::<PathBuf>::new(), "kill {k}");
     }
-}
 
-/// A copy of a store's files (the lock file included; nothing holds it).
-fn copy_store(from: &Path, to: &Path) {
-    for (p, bytes) in snapshot_dir(from) {
-        let dest = to.join(p.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, bytes).unwrap();
-    }
-}
-
-impl Reference {
     /// Ten rounds, each in a new data directory that `prepare` fills: `args`
     /// killed at a seeded moment within `max`, then run to completion, and
     /// the first `tables` tables compared. Asserts that most kills landed
@@ -239,6 +228,15 @@ impl Reference {
             all.elapsed()
         );
         assert!(killed >= 5, "only {killed} of 10 kills of {args:?} landed");
+    }
+}
+
+/// A copy of a store's files (the lock file included; nothing holds it).
+fn copy_store(from: &Path, to: &Path) {
+    for (p, bytes) in snapshot_dir(from) {
+        let dest = to.join(p.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, bytes).unwrap();
     }
 }
 
