@@ -579,7 +579,7 @@ mod tests {
     }
 
     fn config(extra: &str) -> Config {
-        Config::parse(
+        crate::parse_config(
             &format!("[[environment]]\nname = \"production\"\nbranch = \"production\"\n{extra}"),
             "f.toml".as_ref(),
         )
@@ -660,7 +660,7 @@ mod tests {
             ],
             vec![branch("main", "d")],
         );
-        let cfg = Config::parse(
+        let cfg = crate::parse_config(
             "[[environment]]\nname = \"production\"\nbranch = \"main\"\n",
             "f.toml".as_ref(),
         )
@@ -708,7 +708,7 @@ mod tests {
             trigger: None,
             tests_passed: None,
         });
-        let cfg = Config::parse(
+        let cfg = crate::parse_config(
             "[[environment]]\nname = \"production\"\ngithub_deployments = \"production\"\n",
             "f.toml".as_ref(),
         )

@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 /// Everything analysis can fail on. Each variant names the file, line, key,
 /// table or id at fault.
 #[derive(Debug, thiserror::Error)]
@@ -13,13 +11,8 @@ pub enum Error {
         source: polars::error::PolarsError,
     },
     /// A malformed `flowmeter.toml`: the file, the 1-based line and the key.
-    #[error("{}:{line}: `{key}`: {message}", path.display())]
-    Config {
-        path: PathBuf,
-        line: usize,
-        key: String,
-        message: String,
-    },
+    #[error(transparent)]
+    Config(#[from] flowmeter_parse::config::ConfigError),
     #[error("{what} `{id}` not found{hint}")]
     NotFound {
         what: &'static str,

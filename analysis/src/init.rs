@@ -128,7 +128,6 @@ pub fn guess_config(branches: &[String], tags: &[String], default_branch: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -141,7 +140,7 @@ mod tests {
             &s(&["v1.0.0", "v1.1.0", "nightly"]),
             Some("main"),
         );
-        let c = Config::parse(&text, "flowmeter.toml".as_ref()).unwrap();
+        let c = crate::parse_config(&text, "flowmeter.toml".as_ref()).unwrap();
         let names: Vec<_> = c.environments.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["develop", "test", "staging", "main", "production"]);
         assert_eq!(c.production_envs(), ["production"]);
@@ -152,7 +151,7 @@ mod tests {
             &s(&["release-2024-01", "release-2024-02"]),
             None,
         );
-        let c = Config::parse(&text, "f.toml".as_ref()).unwrap();
+        let c = crate::parse_config(&text, "f.toml".as_ref()).unwrap();
         let names: Vec<_> = c.environments.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["main", "production"]);
         assert!(c.environments[1]
@@ -162,7 +161,7 @@ mod tests {
             .is_match("release-2024-03"));
 
         let text = guess_config(&s(&[]), &s(&[]), None);
-        assert!(Config::parse(&text, "f.toml".as_ref())
+        assert!(crate::parse_config(&text, "f.toml".as_ref())
             .unwrap()
             .environments[0]
             .file

@@ -52,7 +52,8 @@ pub mod stats;
 mod whatif;
 
 pub use config::{
-    parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern, ProcessChange, Signals,
+    parse_config, parse_duration, Config, Environment, Failure, LeadTimeStart, Pattern,
+    ProcessChange, Signals,
 };
 pub use deploy::{fast_forward_warnings, resolve_deployments, Deploy, Resolved};
 pub use error::{Error, Result};

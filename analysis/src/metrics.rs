@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{polars_err, Error, Result};
 use crate::frame::Cols;
-use crate::quickcheck::{self, Benchmarks, Measured, Population, QuickCheck};
+use crate::quickcheck::{self, Benchmarks, Measured, Population, PopulationData, QuickCheck};
 use crate::safety::{safety_net, safety_rows, NetOptions, SafetyRow};
 use crate::stats::quantile;
 use crate::tiers;

@@ -71,8 +71,6 @@ use std::sync::OnceLock;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-
 /// The report year these benchmarks belong to.
 pub const YEAR: u16 = 2025;
 /// The dora.dev repository the data and the scoring come from.
@@ -162,61 +160,55 @@ pub fn org_sizes() -> &'static [(String, RawPopulation)] {
     D.get_or_init(|| parse(ORG_SIZE_JSON, ORG_SIZE_FILE))
 }
 
-/// Which 2025 population a team is compared with.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-#[serde(tag = "by", content = "key", rename_all = "snake_case")]
-pub enum Population {
-    /// Everyone: the `"all"` row of the industry file (the Quick Check's default).
-    #[default]
-    All,
-    /// One key of `industry_metrics.json`.
-    Industry(String),
-    /// One key of `organization_size_metrics.json`.
-    OrgSize(String),
+pub use flowmeter_parse::config::Population;
+
+/// Checks a population's key against its benchmark file; the error lists
+/// the keys (the config's [`flowmeter_parse::config::Known`]).
+pub fn check_population(p: &Population) -> std::result::Result<(), String> {
+    match p {
+        Population::All => Ok(()),
+        Population::Industry(k) => check(k, industries(), INDUSTRY_FILE, "industry"),
+        Population::OrgSize(k) => check(k, org_sizes(), ORG_SIZE_FILE, "org_size"),
+    }
 }
 
-impl Population {
-    /// `industry = key`, checked against the file; the error lists the keys.
-    pub fn industry(key: &str) -> Result<Population> {
-        check(key, industries(), INDUSTRY_FILE, "industry")?;
-        Ok(Population::Industry(key.into()))
-    }
-
-    /// `org_size = key`, checked against the file; the error lists the keys.
-    pub fn org_size(key: &str) -> Result<Population> {
-        check(key, org_sizes(), ORG_SIZE_FILE, "org_size")?;
-        Ok(Population::OrgSize(key.into()))
-    }
-
-    fn row(&self) -> &'static RawPopulation {
-        let (rows, key) = match self {
-            Population::All => (industries(), "all"),
-            Population::Industry(k) => (industries(), k.as_str()),
-            Population::OrgSize(k) => (org_sizes(), k.as_str()),
-        };
-        rows.iter()
-            .find(|(k, _)| k == key)
-            .or_else(|| rows.first())
-            .map(|(_, r)| r)
-            .expect("benchmark files have rows")
-    }
-
+/// What the benchmark files say of a population.
+pub trait PopulationData {
     /// The file the benchmark comes from (in [`SOURCE_REPO`]).
-    pub fn file(&self) -> &'static str {
+    fn file(&self) -> &'static str;
+    /// The population's name as the file gives it ("All industries", ...).
+    fn name(&self) -> &'static str;
+    /// The benchmarks as the Quick Check shows them (`transformMetrics`).
+    fn benchmarks(&self) -> Benchmarks;
+}
+
+fn row(p: &Population) -> &'static RawPopulation {
+    let (rows, key) = match p {
+        Population::All => (industries(), "all"),
+        Population::Industry(k) => (industries(), k.as_str()),
+        Population::OrgSize(k) => (org_sizes(), k.as_str()),
+    };
+    rows.iter()
+        .find(|(k, _)| k == key)
+        .or_else(|| rows.first())
+        .map(|(_, r)| r)
+        .expect("benchmark files have rows")
+}
+
+impl PopulationData for Population {
+    fn file(&self) -> &'static str {
         match self {
             Population::OrgSize(_) => ORG_SIZE_FILE,
             _ => INDUSTRY_FILE,
         }
     }
 
-    /// The population's name as the file gives it ("All industries", ...).
-    pub fn name(&self) -> &'static str {
-        &self.row().name
+    fn name(&self) -> &'static str {
+        &row(self).name
     }
 
-    /// The benchmarks as the Quick Check shows them (`transformMetrics`).
-    pub fn benchmarks(&self) -> Benchmarks {
-        let r = self.row();
+    fn benchmarks(&self) -> Benchmarks {
+        let r = row(self);
         let flip = |m: MeanSd| MeanSd {
             mean: 10.0 - m.mean,
             sd: m.sd,
@@ -246,7 +238,12 @@ impl Population {
     }
 }
 
-fn check(key: &str, rows: &[(String, RawPopulation)], file: &str, what: &str) -> Result<()> {
+fn check(
+    key: &str,
+    rows: &[(String, RawPopulation)],
+    file: &str,
+    what: &str,
+) -> std::result::Result<(), String> {
     if rows.iter().any(|(k, _)| k == key) {
         return Ok(());
     }
@@ -254,10 +251,10 @@ fn check(key: &str, rows: &[(String, RawPopulation)], file: &str, what: &str) ->
         .iter()
         .map(|(k, r)| format!("\"{k}\" ({})", r.name))
         .collect();
-    Err(Error::Invalid(format!(
+    Err(format!(
         "`{what} = \"{key}\"` is not a key of {SOURCE_REPO} {file}; valid values: {}",
         valid.join(", ")
-    )))
+    ))
 }
 
 /// The 2025 benchmarks of one population, transformed so 10 is best.
@@ -640,15 +637,13 @@ mod tests {
         assert!((b.overall.mean - 6.72).abs() < 1e-9);
         assert_eq!(b.overall.sd, 1.2);
         // Technology (industry file): leadtime 5.7 ± 2.4, changefailure 10 - 1.9.
-        let t = Population::industry("technology").unwrap().benchmarks();
+        let t = Population::Industry("technology".into()).benchmarks();
         assert_eq!(t.name, "Technology");
         assert_eq!(t.lead_time, MeanSd { mean: 5.7, sd: 2.4 });
         assert!((t.change_fail_rate.mean - 8.1).abs() < 1e-9);
         // 1,000 to 4,999 employees: deployfreq 4.7 ± 2.7, failurerecovery as
         // the file gives it (2.6, see the module docs), rework 10 - 2.1.
-        let o = Population::org_size("fewer_than_5000")
-            .unwrap()
-            .benchmarks();
+        let o = Population::OrgSize("fewer_than_5000".into()).benchmarks();
         assert_eq!(o.name, "1,000 to 4,999 employees");
         assert_eq!(o.deploy_frequency, MeanSd { mean: 4.7, sd: 2.7 });
         assert_eq!(o.recovery, MeanSd { mean: 2.6, sd: 2.2 });
@@ -660,14 +655,14 @@ mod tests {
 
     #[test]
     fn unknown_populations_list_the_valid_keys() {
-        let e = Population::industry("banking").unwrap_err().to_string();
+        let e = check_population(&Population::Industry("banking".into())).unwrap_err();
         assert!(e.contains("`industry = \"banking\"`"), "{e}");
         assert!(e.contains(INDUSTRY_FILE), "{e}");
         assert!(
             e.contains("\"financial_services\" (Financial Services)"),
             "{e}"
         );
-        let e = Population::org_size("huge").unwrap_err().to_string();
+        let e = check_population(&Population::OrgSize("huge".into())).unwrap_err();
         assert!(e.contains(ORG_SIZE_FILE), "{e}");
         assert!(
             e.contains("\"more_than_9999\" (10,000 or more employees)"),

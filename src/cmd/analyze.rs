@@ -51,7 +51,7 @@ pub fn load_config(global: &GlobalOpts) -> Result<Config> {
     };
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Config::parse(&text, &path)?)
+    Ok(flowmeter_analysis::parse_config(&text, &path)?)
 }
 
 fn has_store(store: &Store) -> bool {

@@ -156,7 +156,7 @@ pub fn run(global: &GlobalOpts, args: DemoArgs) -> Result<ExitCode> {
 fn load_config(path: &Path) -> Result<Config> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Config::parse(&text, path)?)
+    Ok(flowmeter_analysis::parse_config(&text, path)?)
 }
 
 fn row<'a>(cmp: &'a CompareReport, metric: &str) -> Option<&'a CompareRow> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowmeter_analysis::{fast_forward_warnings, guess_config, Config};
+use flowmeter_analysis::{fast_forward_warnings, guess_config};
 use flowmeter_store::{Store, REFS, REPOS};
 
 use crate::cli::GlobalOpts;
@@ -98,7 +98,7 @@ pub fn run(global: &GlobalOpts, args: InitArgs) -> Result<ExitCode> {
     branches.dedup();
     let text = guess_config(&branches, &tags, default.as_deref());
     // What we write must parse.
-    let config = Config::parse(&text, &args.out)?;
+    let config = flowmeter_analysis::parse_config(&text, &args.out)?;
     // With history in the store, say which written branches were only
     // fast-forwarded: their deployments cannot be read from them.
     if args.path.is_none() {

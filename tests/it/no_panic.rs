@@ -163,7 +163,7 @@ fn full_store(fx: &Fixture) -> (std::path::PathBuf, Config) {
         .replace(&WORKFLOW_RUNS, Some("octo/demo"), run)
         .unwrap();
     drop(guard);
-    let config = Config::parse(CONFIG, &cfg).unwrap();
+    let config = flowmeter_analysis::parse_config(CONFIG, &cfg).unwrap();
     (data, config)
 }
 

@@ -376,7 +376,7 @@ fn tiers_2024(dir: &Path, data: &Path) -> String {
     let text = "tiers = 2024\n\n[[environment]]\nname = \"production\"\nfile = \"deploys.csv\"\nproduction = true\n";
     std::fs::write(&path, text).unwrap();
     let store = Store::open(data).unwrap();
-    let config = flowmeter_analysis::Config::parse(text, &path).unwrap();
+    let config = flowmeter_analysis::parse_config(text, &path).unwrap();
     let fp = flowmeter_analysis::fingerprint(&store, &config);
     flowmeter_analysis::mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
     path.to_str().unwrap().to_string()

@@ -406,7 +406,7 @@ fn defaults_come_from_the_config() {
     put(&data, &CHANGES, changes);
     // Fresh for this config, so the tables above stand.
     let store = Store::open(&data).unwrap();
-    let config = Config::parse(text, &config_path).unwrap();
+    let config = flowmeter_analysis::parse_config(text, &config_path).unwrap();
     let fp = fingerprint(&store, &config);
     mark_fresh(&store.lock(None, |_| {}).unwrap(), &fp).unwrap();
     let cfg = config_path.to_str().unwrap();

@@ -1,9 +1,6 @@
 //! Git history into the store: refs, commits with diff stats, links between commits.
 
-mod commit;
 mod diff;
-mod message;
-mod pack;
 mod rename;
 #[cfg(test)]
 mod test_git;
@@ -19,7 +16,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 pub use diff::{CommitStats, Differ};
-pub use message::{cherry_picked_from, reverts};
+pub use flowmeter_parse::git::{cherry_picked_from, reverts};
+use flowmeter_parse::git::{commit, message, oid_from_hex, pack};
 
 use crate::error::{Error, Result};
 
@@ -430,19 +428,6 @@ fn parsed_row(c: &commit::Parsed, sha: String) -> CommitRow {
         cherry_picked_from: message::cherry_picked_from(c.message),
         stats: None,
     }
-}
-
-/// 40 hex digits (either case) as an object id.
-fn oid_from_hex(hex: &[u8]) -> Option<Oid> {
-    if hex.len() != 40 {
-        return None;
-    }
-    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut bytes = [0u8; 20];
-    for (b, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-        *b = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
-    Oid::from_bytes(&bytes).ok()
 }
 
 /// What the walkers share: the frontier, the commits seen, and the results.

@@ -25,8 +25,7 @@
 
 mod client;
 mod error;
-mod graphql;
-mod model;
+mod frames;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -45,7 +44,9 @@ pub use error::GithubError;
 pub use octocrab::secrecy::SecretString;
 
 use client::{encode_query, Client};
-use model::*;
+use flowmeter_parse::github::graphql;
+use flowmeter_parse::github::*;
+use frames::*;
 
 use crate::error::{Error, Result};
 

@@ -2,26 +2,23 @@
 //! missing optional fields never break a parse), and the rows they become.
 
 use chrono::{DateTime, Utc};
-use polars::prelude::*;
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+pub type Time = DateTime<Utc>;
 
-pub(crate) type Time = DateTime<Utc>;
-
-pub(crate) fn micros(t: &Time) -> i64 {
+pub fn micros(t: &Time) -> i64 {
     t.timestamp_micros()
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct User {
+pub struct User {
     pub login: String,
 }
 
 /// Labels come as objects, or (in some issue payloads) as bare strings.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub(crate) enum Label {
+pub enum Label {
     Object { name: Option<String> },
     Name(String),
 }
@@ -44,7 +41,7 @@ fn label_names(labels: &[Label]) -> Vec<String> {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct BranchRef {
+pub struct BranchRef {
     #[serde(rename = "ref")]
     pub ref_name: String,
 }
@@ -52,7 +49,7 @@ pub(crate) struct BranchRef {
 /// A pull request from the list or the single-PR endpoint. The list leaves
 /// the sizes out, so they are optional.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Pull {
+pub struct Pull {
     pub number: i64,
     pub title: String,
     pub user: Option<User>,
@@ -74,19 +71,19 @@ pub(crate) struct Pull {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct GitSignature {
+pub struct GitSignature {
     pub date: Option<Time>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct CommitInfo {
+pub struct CommitInfo {
     pub author: Option<GitSignature>,
     pub committer: Option<GitSignature>,
 }
 
 /// An item of `GET /repos/{o}/{r}/pulls/{n}/commits`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct PullCommit {
+pub struct PullCommit {
     pub sha: String,
     pub commit: CommitInfo,
 }
@@ -103,7 +100,7 @@ impl PullCommit {
 
 /// An item of `GET /repos/{o}/{r}/pulls/{n}/reviews`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Review {
+pub struct Review {
     pub user: Option<User>,
     /// Absent on pending (unsubmitted) reviews.
     pub submitted_at: Option<Time>,
@@ -111,7 +108,7 @@ pub(crate) struct Review {
 
 /// A merged pull request as stored.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PrRow {
+pub struct PrRow {
     pub number: i64,
     pub title: String,
     pub author: Option<String>,
@@ -133,10 +130,7 @@ pub(crate) struct PrRow {
 }
 
 /// The first review by someone other than the author.
-pub(crate) fn first_review(
-    author: Option<&str>,
-    reviews: &[(Option<String>, Time)],
-) -> Option<i64> {
+pub fn first_review(author: Option<&str>, reviews: &[(Option<String>, Time)]) -> Option<i64> {
     reviews
         .iter()
         .filter(|(who, _)| who.is_none() || who.as_deref() != author)
@@ -187,7 +181,7 @@ impl PrRow {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Deployment {
+pub struct Deployment {
     pub id: i64,
     pub sha: String,
     #[serde(rename = "ref")]
@@ -200,14 +194,14 @@ pub(crate) struct Deployment {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct DeploymentStatus {
+pub struct DeploymentStatus {
     pub state: String,
     pub created_at: Time,
     pub deployment_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DeploymentRow {
+pub struct DeploymentRow {
     pub deployment_id: String,
     pub environment: String,
     pub sha: String,
@@ -269,7 +263,7 @@ impl DeploymentRow {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Release {
+pub struct Release {
     pub id: i64,
     pub tag_name: String,
     pub name: Option<String>,
@@ -283,35 +277,35 @@ pub(crate) struct Release {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct TagCommit {
+pub struct TagCommit {
     pub sha: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Tag {
+pub struct Tag {
     pub name: String,
     pub commit: TagCommit,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Workflow {
+pub struct Workflow {
     pub id: i64,
     pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Workflows {
+pub struct Workflows {
     pub workflows: Vec<Workflow>,
 }
 
 /// Runs come wrapped: `{ "total_count": n, "workflow_runs": [...] }`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Runs {
+pub struct Runs {
     pub workflow_runs: Vec<Run>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Run {
+pub struct Run {
     pub id: i64,
     pub name: Option<String>,
     pub head_branch: Option<String>,
@@ -326,7 +320,7 @@ pub(crate) struct Run {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Issue {
+pub struct Issue {
     pub number: i64,
     pub title: String,
     pub body: Option<String>,
@@ -340,7 +334,7 @@ pub(crate) struct Issue {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IncidentRow {
+pub struct IncidentRow {
     pub incident_id: String,
     pub title: String,
     pub opened_at: i64,
@@ -357,174 +351,25 @@ impl Issue {
 
 /// `GET /rate_limit` (free: it does not count against the limit).
 #[derive(Debug, Deserialize)]
-pub(crate) struct RateLimit {
+pub struct RateLimit {
     pub resources: RateResources,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct RateResources {
+pub struct RateResources {
     pub core: RateWindow,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
-pub(crate) struct RateWindow {
+pub struct RateWindow {
     pub limit: i64,
     pub remaining: i64,
     pub reset: i64,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Repository {
+pub struct Repository {
     pub default_branch: Option<String>,
-}
-
-fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
-    move |source| Error::Polars {
-        context: context.into(),
-        source,
-    }
-}
-
-fn str_list(name: &str, lists: impl Iterator<Item = Vec<String>>) -> Column {
-    let ca: ListChunked = lists
-        .map(|l| {
-            Some(Series::new(
-                PlSmallStr::EMPTY,
-                l.iter().map(String::as_str).collect::<Vec<_>>(),
-            ))
-        })
-        .collect();
-    ca.with_name(name.into()).into_column()
-}
-
-pub(crate) fn prs_frame(repo: &str, rows: &[PrRow]) -> Result<DataFrame> {
-    let n = rows.len();
-    let mut df = df!(
-        "repo" => vec![repo; n],
-        "number" => rows.iter().map(|r| r.number).collect::<Vec<_>>(),
-        "title" => rows.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
-        "author" => rows.iter().map(|r| r.author.as_deref()).collect::<Vec<_>>(),
-        "created_at" => rows.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-        "merged_at" => rows.iter().map(|r| r.merged_at).collect::<Vec<_>>(),
-        "closed_at" => rows.iter().map(|r| r.closed_at).collect::<Vec<_>>(),
-        "updated_at" => rows.iter().map(|r| r.updated_at).collect::<Vec<_>>(),
-        "base_ref" => rows.iter().map(|r| r.base_ref.as_str()).collect::<Vec<_>>(),
-        "head_ref" => rows.iter().map(|r| r.head_ref.as_str()).collect::<Vec<_>>(),
-        "merge_commit_sha" => rows.iter().map(|r| r.merge_commit_sha.as_deref()).collect::<Vec<_>>(),
-        "additions" => rows.iter().map(|r| r.additions).collect::<Vec<_>>(),
-        "deletions" => rows.iter().map(|r| r.deletions).collect::<Vec<_>>(),
-        "changed_files" => rows.iter().map(|r| r.changed_files).collect::<Vec<_>>(),
-        "commits" => rows.iter().map(|r| r.commits).collect::<Vec<_>>(),
-        "first_commit_at" => rows.iter().map(|r| r.first_commit_at).collect::<Vec<_>>(),
-        "first_review_at" => rows.iter().map(|r| r.first_review_at).collect::<Vec<_>>(),
-    )
-    .map_err(polars_err("building pull_requests"))?;
-    for col in [
-        str_list("commit_shas", rows.iter().map(|r| r.commit_shas.clone())),
-        str_list("labels", rows.iter().map(|r| r.labels.clone())),
-    ] {
-        df.with_column(col)
-            .map_err(polars_err("building pull_requests"))?;
-    }
-    Ok(df)
-}
-
-pub(crate) fn deployments_frame(repo: &str, rows: &[DeploymentRow]) -> Result<DataFrame> {
-    let n = rows.len();
-    df!(
-        "repo" => vec![repo; n],
-        "deployment_id" => rows.iter().map(|r| r.deployment_id.as_str()).collect::<Vec<_>>(),
-        "environment" => rows.iter().map(|r| r.environment.as_str()).collect::<Vec<_>>(),
-        "sha" => rows.iter().map(|r| r.sha.as_str()).collect::<Vec<_>>(),
-        "deployed_at" => rows.iter().map(|r| r.deployed_at).collect::<Vec<_>>(),
-        "status" => rows.iter().map(|r| r.status).collect::<Vec<_>>(),
-        "source" => vec!["github_deployment"; n],
-        "ref" => rows.iter().map(|r| r.ref_name.as_deref()).collect::<Vec<_>>(),
-        "actor" => rows.iter().map(|r| r.actor.as_deref()).collect::<Vec<_>>(),
-        "trigger" => vec![None::<&str>; n],
-        "tests_passed" => vec![None::<bool>; n],
-    )
-    .map_err(polars_err("building deployments"))
-}
-
-pub(crate) fn releases_frame(repo: &str, rows: &[Release]) -> Result<DataFrame> {
-    let n = rows.len();
-    df!(
-        "repo" => vec![repo; n],
-        "release_id" => rows.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "tag_name" => rows.iter().map(|r| r.tag_name.as_str()).collect::<Vec<_>>(),
-        "name" => rows.iter().map(|r| r.name.as_deref()).collect::<Vec<_>>(),
-        "target_commitish" => rows.iter().map(|r| r.target_commitish.as_deref()).collect::<Vec<_>>(),
-        "created_at" => rows.iter().map(|r| r.created_at.as_ref().map(micros)).collect::<Vec<_>>(),
-        "published_at" => rows.iter().map(|r| r.published_at.as_ref().map(micros)).collect::<Vec<_>>(),
-        "draft" => rows.iter().map(|r| r.draft).collect::<Vec<_>>(),
-        "prerelease" => rows.iter().map(|r| r.prerelease).collect::<Vec<_>>(),
-    )
-    .map_err(polars_err("building releases"))
-}
-
-pub(crate) fn tags_frame(repo: &str, rows: &[Tag], now: i64) -> Result<DataFrame> {
-    let n = rows.len();
-    df!(
-        "repo" => vec![repo; n],
-        "name" => rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-        "kind" => vec!["tag"; n],
-        "sha" => rows.iter().map(|r| r.commit.sha.as_str()).collect::<Vec<_>>(),
-        "tagged_at" => vec![None::<i64>; n],
-        "observed_at" => vec![now; n],
-    )
-    .map_err(polars_err("building refs"))
-}
-
-pub(crate) fn runs_frame(repo: &str, workflow: &str, rows: &[Run]) -> Result<DataFrame> {
-    let n = rows.len();
-    df!(
-        "repo" => vec![repo; n],
-        "run_id" => rows.iter().map(|r| r.id).collect::<Vec<_>>(),
-        "workflow_name" => rows.iter().map(|r| r.name.as_deref().unwrap_or(workflow)).collect::<Vec<_>>(),
-        "head_branch" => rows.iter().map(|r| r.head_branch.as_deref()).collect::<Vec<_>>(),
-        "head_sha" => rows.iter().map(|r| r.head_sha.as_str()).collect::<Vec<_>>(),
-        "event" => rows.iter().map(|r| r.event.as_deref()).collect::<Vec<_>>(),
-        "status" => rows.iter().map(|r| r.status.as_deref()).collect::<Vec<_>>(),
-        "conclusion" => rows.iter().map(|r| r.conclusion.as_deref()).collect::<Vec<_>>(),
-        "created_at" => rows.iter().map(|r| micros(&r.created_at)).collect::<Vec<_>>(),
-        "updated_at" => rows.iter().map(|r| r.updated_at.as_ref().map(micros)).collect::<Vec<_>>(),
-        "run_started_at" => rows.iter().map(|r| r.run_started_at.as_ref().map(micros)).collect::<Vec<_>>(),
-    )
-    .map_err(polars_err("building workflow_runs"))
-}
-
-pub(crate) fn incidents_frame(repo: &str, rows: &[IncidentRow]) -> Result<DataFrame> {
-    let n = rows.len();
-    df!(
-        "repo" => vec![repo; n],
-        "incident_id" => rows.iter().map(|r| r.incident_id.as_str()).collect::<Vec<_>>(),
-        "title" => rows.iter().map(|r| r.title.as_str()).collect::<Vec<_>>(),
-        "opened_at" => rows.iter().map(|r| r.opened_at).collect::<Vec<_>>(),
-        "resolved_at" => rows.iter().map(|r| r.resolved_at).collect::<Vec<_>>(),
-        "severity" => rows.iter().map(|r| r.severity.as_deref()).collect::<Vec<_>>(),
-        "source" => vec!["github_issue"; n],
-        "caused_by_sha" => rows.iter().map(|r| r.caused_by_sha.as_deref()).collect::<Vec<_>>(),
-        "deployment_id" => vec![None::<&str>; n],
-    )
-    .map_err(polars_err("building incidents"))
-}
-
-pub(crate) fn sync_frame(
-    repo: &str,
-    resource: &str,
-    mark: i64,
-    etag: Option<&str>,
-    now: i64,
-) -> Result<DataFrame> {
-    df!(
-        "repo" => [repo],
-        "resource" => [resource],
-        "high_water_mark" => [mark],
-        "etag" => [etag],
-        "synced_at" => [now],
-    )
-    .map_err(polars_err("building sync_state"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::model::{first_review, micros, PrRow, Time};
 
 /// The query: 100 PRs a page, each with up to 100 commits inline (a PR with
 /// more gets its commits from REST), 100 reviews and 50 labels.
-pub(crate) const QUERY: &str = "query($owner: String!, $name: String!, $cursor: String) {
+pub const QUERY: &str = "query($owner: String!, $name: String!, $cursor: String) {
   repository(owner: $owner, name: $name) {
     pullRequests(states: MERGED, first: 100, after: $cursor, orderBy: {field: UPDATED_AT, direction: DESC}) {
       pageInfo { hasNextPage endCursor }
@@ -25,79 +25,79 @@ pub(crate) const QUERY: &str = "query($owner: String!, $name: String!, $cursor: 
 }";
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Data {
+pub struct Data {
     pub repository: Option<Repo>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Repo {
+pub struct Repo {
     pub pull_requests: Connection,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PageInfo {
+pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Connection {
+pub struct Connection {
     pub page_info: PageInfo,
     pub nodes: Vec<Pr>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Actor {
+pub struct Actor {
     pub login: String,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Oid {
+pub struct Oid {
     pub oid: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct CommitNode {
+pub struct CommitNode {
     pub oid: String,
     pub authored_date: Option<Time>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct PrCommit {
+pub struct PrCommit {
     pub commit: CommitNode,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Commits {
+pub struct Commits {
     pub total_count: i64,
     pub nodes: Vec<PrCommit>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct ReviewNode {
+pub struct ReviewNode {
     pub author: Option<Actor>,
     pub submitted_at: Option<Time>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct Nodes<T> {
+pub struct Nodes<T> {
     pub nodes: Vec<T>,
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct LabelNode {
+pub struct LabelNode {
     pub name: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Pr {
+pub struct Pr {
     pub number: i64,
     pub title: String,
     pub author: Option<Actor>,

@@ -26,9 +26,25 @@ const HASH: usize = 20;
 const MAX_DEPTH: usize = 4096;
 
 struct Pack {
-    idx: Mmap,
-    pack: Mmap,
+    idx: Bytes,
+    pack: Bytes,
     count: usize,
+}
+
+/// A pack or index: mapped from disk, or in memory (for the fuzzer).
+enum Bytes {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 /// The repository's packs, ready for lookups from any thread.
@@ -71,6 +87,11 @@ impl Pack {
         };
         let idx = map(idx_path)?;
         let pack = map(&idx_path.with_extension("pack"))?;
+        Pack::new(Bytes::Mapped(idx), Bytes::Mapped(pack))
+    }
+
+    /// Checks the header and the layout; `None` when they are not ours.
+    fn new(idx: Bytes, pack: Bytes) -> Option<Pack> {
         if idx.get(..8)? != b"\xfftOc\0\0\0\x02" || pack.get(..4)? != b"PACK" {
             return None;
         }
@@ -258,6 +279,27 @@ impl Packs {
         // Biggest first: most objects live there.
         packs.sort_by_key(|p| std::cmp::Reverse(p.count));
         Packs { packs }
+    }
+
+    /// One pack and its index, from bytes in memory (the fuzzer's way in);
+    /// `None` when they are not an index v2 and a pack it could describe.
+    pub fn from_bytes(idx: Vec<u8>, pack: Vec<u8>) -> Option<Packs> {
+        let p = Pack::new(Bytes::Owned(idx), Bytes::Owned(pack))?;
+        Some(Packs { packs: vec![p] })
+    }
+
+    /// The object ids the indexes list, in index order (at most `limit`).
+    pub fn ids(&self, limit: usize) -> Vec<[u8; HASH]> {
+        let mut out = vec![];
+        for p in &self.packs {
+            for i in 0..p.count.min(limit.saturating_sub(out.len())) {
+                let at = 8 + 256 * 4 + i * HASH;
+                if let Some(id) = p.idx.get(at..at + HASH).and_then(|b| b.try_into().ok()) {
+                    out.push(id);
+                }
+            }
+        }
+        out
     }
 
     /// Reads commit `oid` into `out`; `false` when it is not in a pack, not
