@@ -1,7 +1,8 @@
-//! Crash safety, measured: `ingest git` and `analyze` killed with SIGKILL at
-//! seeded random moments, then run again to completion, leave a store equal
-//! to the store of an uninterrupted run: the same rows, no duplicates, no
-//! temporary files.
+//! Crash safety, measured: `ingest git`, `analyze` and `ingest deployments`
+//! killed with SIGKILL at seeded random moments, then run again to
+//! completion, leave a store equal to the store of an uninterrupted run: the
+//! same rows, no duplicates, no temporary files. (`ingest github`'s rounds
+//! are in `github.rs`, beside its mock server, and use the helpers here.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -73,23 +74,40 @@ fn fixture(dir: &Path) -> std::path::PathBuf {
 /// split the rows differently).
 fn tables(data: &Path) -> Vec<(&'static str, Vec<String>)> {
     use flowmeter_store::*;
-    let store = Store::open(data).unwrap();
+    rows_of(
+        data,
+        &[
+            &COMMITS,
+            &REFS,
+            &REF_HISTORY,
+            &REPOS,
+            &DEPLOYMENT_COMMITS,
+            &CHANGES,
+            &DEPLOYMENT_STATS,
+            &ENV_ARRIVALS,
+        ],
+    )
+}
+
+/// Every row of `tables` in `data`, without the columns that say when a run
+/// happened, as sorted text rows.
+pub fn rows_of(
+    data: &Path,
+    tables: &[&'static flowmeter_store::TableDef],
+) -> Vec<(&'static str, Vec<String>)> {
+    let store = flowmeter_store::Store::open(data).unwrap();
     let mut out = vec![];
-    for t in [
-        &COMMITS,
-        &REFS,
-        &REF_HISTORY,
-        &REPOS,
-        &DEPLOYMENT_COMMITS,
-        &CHANGES,
-        &DEPLOYMENT_STATS,
-        &ENV_ARRIVALS,
-    ] {
+    for t in tables {
         let df = store.read(t).unwrap();
         let cols: Vec<_> = df
             .columns()
             .iter()
-            .filter(|c| !matches!(c.name().as_str(), "observed_at" | "ingested_at"))
+            .filter(|c| {
+                !matches!(
+                    c.name().as_str(),
+                    "observed_at" | "ingested_at" | "synced_at"
+                )
+            })
             .collect();
         let mut rows: Vec<String> = (0..df.height())
             .map(|i| {
@@ -105,7 +123,7 @@ fn tables(data: &Path) -> Vec<(&'static str, Vec<String>)> {
     out
 }
 
-fn temporaries(data: &Path) -> Vec<PathBuf> {
+pub fn temporaries(data: &Path) -> Vec<PathBuf> {
     snapshot_dir(data)
         .into_iter()
         .map(|(p, _)| p)
@@ -114,9 +132,9 @@ fn temporaries(data: &Path) -> Vec<PathBuf> {
 }
 
 /// A small seeded generator: the kill moments are the same on every run.
-struct Moments(u64);
+pub struct Moments(pub u64);
 impl Moments {
-    fn next(&mut self, max: Duration) -> Duration {
+    pub fn next(&mut self, max: Duration) -> Duration {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -127,13 +145,20 @@ impl Moments {
 /// Starts flowmeter, kills it with SIGKILL after `after`; true if the kill
 /// came before it finished.
 fn kill_after(data: &Path, args: &[&str], after: Duration) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flowmeter"))
-        .arg("--data")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowmeter"));
+    cmd.arg("--data")
         .arg(data)
         .args(args)
         .arg("--quiet")
         .env_remove("FLOWMETER_DATA")
-        .env_remove("FLOWMETER_CONFIG")
+        .env_remove("FLOWMETER_CONFIG");
+    kill_command_after(cmd, after)
+}
+
+/// Starts `cmd`, kills it with SIGKILL after `after`; true if the kill came
+/// before it finished.
+pub fn kill_command_after(mut cmd: Command, after: Duration) -> bool {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -300,4 +325,57 @@ fn a_run_killed_before_its_refs_are_written_is_redone_without_duplicate_history(
     fx.commit("2024-03-03T00:00:00Z", &ALICE, "three", &[("a", b"3\n")]);
     ok(&data, &["ingest", "git", repo]);
     assert_eq!(query(&data, hist).len(), 3);
+}
+
+/// A deployment log of 6,000 rows over 30 repos: `ingest deployments`
+/// writes one partition per repo, so a kill can land between any two.
+fn deployment_log(dir: &Path) -> PathBuf {
+    let mut csv = String::from("deployed_at,environment,sha,status,repo,deployment_id\n");
+    for i in 0..6_000u64 {
+        let day = 1 + i % 28;
+        let status = if i % 9 == 0 { "failure" } else { "success" };
+        csv.push_str(&format!(
+            "2024-02-{day:02} {:02}:{:02}:00,production,{:07x},{status},o/r{},d{i}\n",
+            i % 24,
+            i % 60,
+            0x100_0000 + i,
+            i % 30
+        ));
+    }
+    let path = dir.join("deploys.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// Ten kills of `ingest deployments` into an empty store, each followed by a
+/// run to completion: `deployments` equals an uninterrupted import's, row
+/// for row, with no row twice (rows are upserted by id per repo).
+#[test]
+fn ingest_deployments_killed_at_random_moments_leaves_the_uninterrupted_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = deployment_log(dir.path());
+    let log = log.to_str().unwrap();
+    let args = ["ingest", "deployments", log];
+    let reference = dir.path().join("reference");
+    let started = Instant::now();
+    ok(&reference, &args);
+    let took = started.elapsed();
+    let table = [&flowmeter_store::DEPLOYMENTS];
+    let want = rows_of(&reference, &table);
+    assert_eq!(want[0].1.len(), 6_000);
+    let mut moments = Moments(0xde91_0135);
+    let mut killed = 0;
+    for k in 0..10 {
+        let data = dir.path().join(format!("killed-{k}"));
+        killed += kill_after(&data, &args, moments.next(took)) as usize;
+        ok(&data, &args);
+        assert!(
+            rows_of(&data, &table) == want,
+            "kill {k}: `deployments` differs"
+        );
+        assert_eq!(temporaries(&data), Vec::<PathBuf>::new(), "kill {k}");
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    eprintln!("crash: ingest deployments takes {took:?}; {killed} of 10 kills landed");
+    assert!(killed >= 5, "only {killed} of 10 kills landed");
 }

@@ -40,6 +40,13 @@ impl Gh {
     /// priority, so each test mounts only what it cares about.
     fn new() -> Gh {
         let gh = Gh(MockHttp::start());
+        gh.mount_defaults();
+        gh
+    }
+
+    /// What [`Gh::new`] mounts (again after a `reset`).
+    fn mount_defaults(&self) {
+        let gh = self;
         let empty = || ResponseTemplate::new(200).set_body_json(json!([]));
         let r = "/repos/octo/demo";
         gh.mount(
@@ -81,7 +88,6 @@ impl Gh {
                 .respond_with(ResponseTemplate::new(200).set_body_json(graphql_page(vec![], None)))
                 .with_priority(10),
         );
-        gh
     }
 
     /// Requests whose path starts with `prefix`.
@@ -1588,5 +1594,279 @@ fn ci_runs_are_test_evidence_for_each_deployment() {
     assert!(
         rows.contains("\"n\":0") || rows.contains("\"n\": 0"),
         "{rows}"
+    );
+}
+
+// ---- crash safety: killed mid-pagination, and a connection dropped mid-body ----
+
+/// `pages` pages of five merged PRs (newest first) on the REST list, each
+/// page answered after `delay`, linked through `base` (the mock, or the
+/// proxy in front of it), over the rest of `mount_repo_history`.
+fn mount_paged_history(gh: &Gh, base: &str, pages: u32, delay: Duration) {
+    mount_repo_history(gh);
+    let r = "/repos/octo/demo";
+    for page in 1..=pages {
+        let prs: Vec<Value> = (0..5)
+            .map(|i| {
+                let n = i64::from((pages - page) * 5 + 5 - i);
+                rest_pull(n, &format!("2024-03-01T00:{:02}:00Z", n % 60), true)
+            })
+            .collect();
+        let mut answer = json_ok(json!(prs)).set_delay(delay);
+        if page < pages {
+            let next = format!(
+                "<{base}{r}/pulls?state=closed&sort=updated&direction=desc&per_page=100&page={}>; rel=\"next\"",
+                page + 1
+            );
+            answer = answer.insert_header("link", next.as_str());
+        }
+        let m = Mock::given(method("GET")).and(path(format!("{r}/pulls")));
+        let m = if page == 1 {
+            m.and(query_param_is_missing("page"))
+        } else {
+            m.and(query_param("page", page.to_string()))
+        };
+        gh.mount(m.respond_with(answer).with_priority(1));
+    }
+}
+
+/// What `ingest github` writes, as the crash harness compares it. The
+/// releases mark in `sync_state` is the run's own clock (releases have no
+/// update time to resume from), so it is left out like `synced_at`; `base`,
+/// the API URL the run used, is written as `<api>`.
+fn github_rows(data: &Path, base: &str) -> Vec<(&'static str, Vec<String>)> {
+    use flowmeter_store::*;
+    let mut rows = crate::crash::rows_of(
+        data,
+        &[
+            &PULL_REQUESTS,
+            &DEPLOYMENTS,
+            &RELEASES,
+            &REFS,
+            &WORKFLOW_RUNS,
+            &INCIDENTS,
+            &REPOS,
+            &SYNC_STATE,
+        ],
+    );
+    for (name, rows) in &mut rows {
+        for r in rows.iter_mut() {
+            *r = r.replace(base, "<api>");
+        }
+        if *name == "sync_state" {
+            for r in rows.iter_mut() {
+                if r.starts_with("\"octo/demo\"|\"releases\"|") {
+                    *r = "\"octo/demo\"|\"releases\"|(the run's clock)".into();
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Ten kills of `ingest github` at seeded moments while it pages through
+/// the PR list (six pages, 80 ms each), each followed by a run to
+/// completion: every GitHub table equals an uninterrupted run's, row for
+/// row, with no duplicates and no temporary files.
+#[test]
+fn ingest_github_killed_mid_pagination_leaves_the_uninterrupted_store() {
+    let gh = Gh::new();
+    mount_paged_history(&gh, &gh.uri(), 6, Duration::from_millis(80));
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    let started = Instant::now();
+    gh.ingest_ok(&reference, None, &[]);
+    let took = started.elapsed();
+    let want = github_rows(&reference, &gh.uri());
+    assert_eq!(want[0].1.len(), 30, "30 PRs");
+    let mut moments = crate::crash::Moments(0x617_b0b5);
+    let mut killed = 0;
+    for k in 0..10 {
+        let data = dir.path().join(format!("killed-{k}"));
+        let cmd = gh.command(&data, &gh.uri(), None, &[]);
+        killed += crate::crash::kill_command_after(cmd, moments.next(took)) as usize;
+        gh.ingest_ok(&data, None, &[]);
+        let got = github_rows(&data, &gh.uri());
+        for ((name, got), (_, want)) in got.iter().zip(&want) {
+            assert!(
+                got == want,
+                "kill {k}: `{name}` differs:\n{got:#?}\nwant\n{want:#?}"
+            );
+        }
+        assert_eq!(
+            crate::crash::temporaries(&data),
+            Vec::<PathBuf>::new(),
+            "kill {k}"
+        );
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    eprintln!("crash: ingest github takes {took:?}; {killed} of 10 kills landed");
+    assert!(killed >= 5, "only {killed} of 10 kills landed");
+}
+
+/// A proxy in front of the mock that, for requests whose path and query
+/// contain `target`, sends the status line, the headers and half the body,
+/// then closes the connection, the first `drops` times. Each connection
+/// carries one request (it answers `connection: close`).
+struct DroppingProxy {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl DroppingProxy {
+    fn start(upstream: &str, target: &'static str, drops: usize) -> DroppingProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let upstream: std::net::SocketAddr =
+            upstream.trim_start_matches("http://").parse().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (stop2, dropped2) = (stop.clone(), dropped.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                let (mut client, _) = match listener.accept() {
+                    Ok(c) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                };
+                let dropped = dropped2.clone();
+                std::thread::spawn(move || {
+                    client.set_nonblocking(false).unwrap();
+                    client
+                        .set_read_timeout(Some(Duration::from_secs(10)))
+                        .unwrap();
+                    let mut head = vec![];
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match client.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    let target_hit = text.lines().next().unwrap_or("").contains(target);
+                    let forwarded: String = text
+                        .split("\r\n")
+                        .filter(|l| {
+                            !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty()
+                        })
+                        .map(|l| format!("{l}\r\n"))
+                        .collect::<String>()
+                        + "connection: close\r\n\r\n";
+                    let mut up = std::net::TcpStream::connect(upstream).unwrap();
+                    up.write_all(forwarded.as_bytes()).unwrap();
+                    let mut response = vec![];
+                    up.read_to_end(&mut response).unwrap();
+                    let body_at = response
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| p + 4)
+                        .unwrap_or(response.len());
+                    let cut = target_hit && dropped.fetch_add(1, Ordering::SeqCst) < drops;
+                    let end = if cut {
+                        body_at + (response.len() - body_at) / 2
+                    } else {
+                        response.len()
+                    };
+                    let _ = client.write_all(&response[..end]);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        DroppingProxy {
+            addr,
+            stop,
+            dropped,
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// How many target requests came through (cut or not).
+    fn hits(&self) -> usize {
+        self.dropped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for DroppingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The connection drops in the middle of page 3's body. Dropped once, the
+/// retry reads it and the run ends with the uninterrupted run's store.
+/// Dropped every time, the run fails after its bounded retries with one
+/// line naming the endpoint, keeps pages 1 and 2 and leaves no temporary
+/// file; the next run through a sound connection completes the store.
+#[test]
+fn ingest_github_with_a_connection_dropped_mid_body_keeps_the_store_whole() {
+    let gh = Gh::new();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    mount_paged_history(&gh, &gh.uri(), 4, Duration::ZERO);
+    gh.ingest_ok(&reference, None, &[]);
+    let want = github_rows(&reference, &gh.uri());
+
+    // Once: the retry recovers.
+    let proxy = DroppingProxy::start(&gh.uri(), "page=3", 1);
+    gh.reset();
+    gh.mount_defaults();
+    mount_paged_history(&gh, &proxy.uri(), 4, Duration::ZERO);
+    let data = dir.path().join("once");
+    let out = gh.ingest_at(&data, &proxy.uri(), None, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("retry 1/4"), "{stderr}");
+    assert_eq!(proxy.hits(), 2, "page 3 cut once, then read");
+    assert_eq!(
+        github_rows(&data, &proxy.uri()),
+        want,
+        "a recovered run equals the reference"
+    );
+    drop(proxy);
+
+    // Every time: the run fails, and what it kept is whole.
+    let proxy = DroppingProxy::start(&gh.uri(), "page=3", usize::MAX);
+    gh.reset();
+    gh.mount_defaults();
+    mount_paged_history(&gh, &proxy.uri(), 4, Duration::ZERO);
+    let data = dir.path().join("always");
+    let out = gh.ingest_at(&data, &proxy.uri(), None, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let error = stderr
+        .lines()
+        .filter(|l| l.starts_with("Error:"))
+        .collect::<Vec<_>>();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].contains("/repos/octo/demo/pulls?")
+            && error[0].contains("page=3")
+            && error[0].contains("after 5 attempts"),
+        "{stderr}"
+    );
+    assert_eq!(proxy.hits(), 5);
+    let kept = query(&data, "select count(*) as n from pull_requests");
+    assert_eq!(kept[0]["n"], json!(10), "pages 1 and 2 are kept");
+    assert_eq!(crate::crash::temporaries(&data), Vec::<PathBuf>::new());
+    drop(proxy);
+    gh.reset();
+    gh.mount_defaults();
+    mount_paged_history(&gh, &gh.uri(), 4, Duration::ZERO);
+    gh.ingest_ok(&data, None, &[]);
+    assert_eq!(
+        github_rows(&data, &gh.uri()),
+        want,
+        "the rerun completes the store"
     );
 }

@@ -110,6 +110,11 @@ fn trim_crud(mut s: &[u8]) -> &[u8] {
 fn signature<'a>(buf: &'a [u8], header: &[u8]) -> Option<(Signature<'a>, &'a [u8])> {
     let eol = memchr::memchr(b'\n', buf)?;
     let line = buf[..eol].strip_prefix(header)?;
+    // libgit2 copies the name and email as C strings, cut at a NUL: leave
+    // such a line to it rather than copy its truncation rules.
+    if memchr::memchr(0, line).is_some() {
+        return None;
+    }
     let lt = memchr::memrchr(b'<', line)?;
     let gt = memchr::memrchr(b'>', line)?;
     if gt <= lt {
@@ -271,6 +276,10 @@ mod tests {
             (format!("{TREE}author A <a>\ncommitter {sig}\nm").into(), false),
             (format!("{TREE}parent 123\nauthor {sig}committer {sig}\nm").into(), false),
             (format!("{TREE}author A a@b 5 +0000\ncommitter {sig}\nm").into(), false),
+            // A NUL in a signature: libgit2 copies names and emails as C
+            // strings and cuts them there (found by fuzz/commit).
+            (format!("{TREE}author {sig}committer F <f@x.co\0\0m> 1 -0500\n\nm").into(), false),
+            (format!("{TREE}author A\0B <a@x> 1 +0000\ncommitter {sig}\nm").into(), false),
         ];
         for (raw, expect_ours) in cases {
             let shown = String::from_utf8_lossy(&raw).into_owned();

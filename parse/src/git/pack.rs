@@ -103,6 +103,27 @@ impl Pack {
         if large % 8 != 0 || be32(&pack, 8)? as usize != count {
             return None;
         }
+        // Pack version 2 only, as libgit2 reads (git also reads 3, which
+        // no git writes).
+        if be32(&pack, 4)? != 2 {
+            return None;
+        }
+        // libgit2 refuses a pack whose trailing checksum is not the one its
+        // index records (a truncated or rewritten pack), and an index whose
+        // fanout ever decreases; the fast path must not read what libgit2
+        // would refuse (both found by fuzz/pack).
+        let recorded = idx.get(idx.len() - 2 * HASH..idx.len() - HASH)?;
+        if pack.len() < 12 + HASH || pack.get(pack.len() - HASH..)? != recorded {
+            return None;
+        }
+        let mut previous = 0;
+        for i in 0..256 {
+            let f = be32(&idx, 8 + i * 4)?;
+            if f < previous {
+                return None;
+            }
+            previous = f;
+        }
         Some(Pack { idx, pack, count })
     }
 
@@ -264,6 +285,14 @@ fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
     (out.len() == size).then_some(())
 }
 
+/// Whether `commit` hashes to `oid`, as libgit2 checks every object it
+/// reads (strict hash verification): a corrupt index may point an id at
+/// another object, and the fast path must then leave it to libgit2's error
+/// rather than answer with the other commit (found by fuzz/pack).
+fn hashes_to(commit: &[u8], oid: &[u8]) -> bool {
+    git2::Oid::hash_object(git2::ObjectType::Commit, commit).is_ok_and(|h| h.as_bytes() == oid)
+}
+
 impl Packs {
     /// Maps every usable pack under `git_dir/objects/pack`. Never fails: a
     /// repository without usable packs just has no fast path.
@@ -308,7 +337,7 @@ impl Packs {
         self.packs.iter().any(|p| {
             p.offset(oid)
                 .and_then(|off| p.object(off, out, r, 0))
-                .is_some_and(|kind| kind == 1)
+                .is_some_and(|kind| kind == 1 && hashes_to(out, oid))
         })
     }
 }
@@ -441,6 +470,111 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .into_owned()
+    }
+
+    /// An index whose id for a commit is off by one bit still finds the
+    /// object, but the object hashes to the true id: the fast path says
+    /// "ask libgit2" (whose error is then the user's), never the other
+    /// commit's bytes. The other commits still read.
+    #[test]
+    fn an_index_id_that_does_not_match_its_object_is_left_to_libgit2() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        for i in 0..3 {
+            git(
+                d,
+                &[
+                    "-c",
+                    "user.name=P",
+                    "-c",
+                    "user.email=p@x",
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("c{i}"),
+                ],
+            );
+        }
+        git(d, &["repack", "-q", "-a", "-d"]);
+        let idx_path = find_idx(d);
+        let idx = std::fs::read(&idx_path).unwrap();
+        let pack = std::fs::read(Path::new(&idx_path).with_extension("pack")).unwrap();
+        let head = git(d, &["rev-parse", "HEAD"]);
+        let head = git2::Oid::from_str(head.trim()).unwrap();
+        let others: Vec<git2::Oid> = git(d, &["rev-list", "HEAD~1"])
+            .lines()
+            .map(|s| git2::Oid::from_str(s).unwrap())
+            .collect();
+        let ids = 8 + 256 * 4;
+        let at = (0..)
+            .map(|i| ids + i * HASH)
+            .find(|&at| &idx[at..at + HASH] == head.as_bytes())
+            .unwrap();
+        let mut bad = idx.clone();
+        bad[at + HASH - 1] ^= 1;
+        let mut wrong = *head.as_bytes().first_chunk::<HASH>().unwrap();
+        wrong[HASH - 1] ^= 1;
+        let (mut r, mut buf) = (Reader::default(), vec![]);
+        let good = Packs::from_bytes(idx, pack.clone()).unwrap();
+        assert!(good.read_commit(head.as_bytes(), &mut buf, &mut r));
+        let packs = Packs::from_bytes(bad, pack).unwrap();
+        assert!(packs.ids(10).contains(&wrong), "the id was changed");
+        assert!(
+            !packs.read_commit(&wrong, &mut buf, &mut r),
+            "not the other commit's bytes"
+        );
+        for o in others {
+            assert!(packs.read_commit(o.as_bytes(), &mut buf, &mut r), "{o}");
+        }
+    }
+
+    /// A pack cut short or rewritten no longer ends with the checksum its
+    /// index records, a pack of version 3 or 66 is not one libgit2 reads, and an
+    /// index whose fanout goes down is corrupt: libgit2 refuses each, so the
+    /// fast path leaves each to it (all found by fuzz/pack).
+    #[test]
+    fn packs_libgit2_would_refuse_are_left_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(
+            d,
+            &[
+                "-c",
+                "user.name=P",
+                "-c",
+                "user.email=p@x",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "c",
+            ],
+        );
+        git(d, &["repack", "-q", "-a", "-d"]);
+        let idx_path = find_idx(d);
+        let idx = std::fs::read(&idx_path).unwrap();
+        let pack = std::fs::read(Path::new(&idx_path).with_extension("pack")).unwrap();
+        assert!(Packs::from_bytes(idx.clone(), pack.clone()).is_some());
+        let mut truncated = pack.clone();
+        truncated.truncate(pack.len() - 1);
+        assert!(Packs::from_bytes(idx.clone(), truncated).is_none());
+        let mut rewritten = pack.clone();
+        *rewritten.last_mut().unwrap() ^= 1;
+        assert!(Packs::from_bytes(idx.clone(), rewritten).is_none());
+        for v in [3, 66] {
+            let mut version = pack.clone();
+            version[7] = v;
+            assert!(
+                Packs::from_bytes(idx.clone(), version).is_none(),
+                "version {v}"
+            );
+        }
+        let mut fanout = idx.clone();
+        fanout[8 + 4 * 100 + 3] = 0xff; // bucket 100 above bucket 101
+        assert!(Packs::from_bytes(fanout, pack).is_none());
     }
 
     #[test]
