@@ -2,8 +2,6 @@
 
 mod diff;
 mod rename;
-#[cfg(test)]
-mod test_git;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -948,7 +946,7 @@ fn commits_frame(repo: &str, rows: &[CommitRow]) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::git::test_git::git;
+    use flowmeter_parse::git::test_git::git;
 
     /// Packed refs, loose refs that override them, nested names, symbolic
     /// and dangling refs, a lock file and thousands of packed pull refs: the

@@ -8,8 +8,8 @@ use git2::Oid;
 pub mod commit;
 pub mod message;
 pub mod pack;
-#[cfg(test)]
-mod test_git;
+#[doc(hidden)]
+pub mod test_git;
 
 pub use message::{cherry_picked_from, reverts};
 

@@ -472,35 +472,35 @@ mod tests {
             .into_owned()
     }
 
-    /// An index whose id for a commit is off by one bit still finds the
-    /// object, but the object hashes to the true id: the fast path says
-    /// "ask libgit2" (whose error is then the user's), never the other
-    /// commit's bytes. The other commits still read.
-    #[test]
-    fn an_index_id_that_does_not_match_its_object_is_left_to_libgit2() {
+    /// A repository of `commits` empty commits, packed: its directory, the
+    /// pack index and the pack.
+    fn one_pack(commits: usize) -> (tempfile::TempDir, Vec<u8>, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         git(d, &["init", "-q", "-b", "main"]);
-        for i in 0..3 {
+        for i in 0..commits {
+            let msg = format!("c{i}");
+            let who = ["-c", "user.name=P", "-c", "user.email=p@x"];
             git(
                 d,
-                &[
-                    "-c",
-                    "user.name=P",
-                    "-c",
-                    "user.email=p@x",
-                    "commit",
-                    "-q",
-                    "--allow-empty",
-                    "-m",
-                    &format!("c{i}"),
-                ],
+                &[&who[..], &["commit", "-q", "--allow-empty", "-m", &msg]].concat(),
             );
         }
         git(d, &["repack", "-q", "-a", "-d"]);
         let idx_path = find_idx(d);
         let idx = std::fs::read(&idx_path).unwrap();
         let pack = std::fs::read(Path::new(&idx_path).with_extension("pack")).unwrap();
+        (dir, idx, pack)
+    }
+
+    /// An index whose id for a commit is off by one bit still finds the
+    /// object, but the object hashes to the true id: the fast path says
+    /// "ask libgit2" (whose error is then the user's), never the other
+    /// commit's bytes. The other commits still read.
+    #[test]
+    fn an_index_id_that_does_not_match_its_object_is_left_to_libgit2() {
+        let (dir, idx, pack) = one_pack(3);
+        let d = dir.path();
         let head = git(d, &["rev-parse", "HEAD"]);
         let head = git2::Oid::from_str(head.trim()).unwrap();
         let others: Vec<git2::Oid> = git(d, &["rev-list", "HEAD~1"])
@@ -536,27 +536,7 @@ mod tests {
     /// fast path leaves each to it (all found by fuzz/pack).
     #[test]
     fn packs_libgit2_would_refuse_are_left_to_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        git(d, &["init", "-q", "-b", "main"]);
-        git(
-            d,
-            &[
-                "-c",
-                "user.name=P",
-                "-c",
-                "user.email=p@x",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "c",
-            ],
-        );
-        git(d, &["repack", "-q", "-a", "-d"]);
-        let idx_path = find_idx(d);
-        let idx = std::fs::read(&idx_path).unwrap();
-        let pack = std::fs::read(Path::new(&idx_path).with_extension("pack")).unwrap();
+        let (_dir, idx, pack) = one_pack(1);
         assert!(Packs::from_bytes(idx.clone(), pack.clone()).is_some());
         let mut truncated = pack.clone();
         truncated.truncate(pack.len() - 1);

@@ -1,5 +1,6 @@
-//! Test helper: runs the git CLI in a fixture directory with pinned dates
-//! and no user or system configuration.
+//! Test helper (for this crate's tests and ingest's): runs the git CLI in
+//! a fixture directory with pinned dates and no user or system
+//! configuration.
 
 use std::path::Path;
 use std::process::Command;
