@@ -59,6 +59,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         ".venv/bin/pip install jupyterlab",
         "an interactive Jupyter server",
     ),
+    (
+        "python3 analysis/sql/rollup.py",
+        "needs DuckDB and PySpark from pip; .ci/run runs both engines",
+    ),
 ];
 
 /// Placeholders in documented commands that the sandbox cannot make real:
