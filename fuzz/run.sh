@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 30), from the committed
-# corpus and the seeds, and fails on the first crash, leak or timeout.
+# corpus, the seeds and the regressions (the crashers found so far), and
+# fails on the first crash, leak or timeout.
 # `.ci/run` calls it with a short time as a smoke run; BENCHMARKS.md
 # records the long runs (600 s a target). Needs a nightly toolchain and
 # cargo-fuzz. Usage: fuzz/run.sh [SECONDS] [TARGET...]
@@ -24,7 +25,10 @@ for t in "${targets[@]}"; do
     asan=detect_leaks=0
   fi
   log=$(mktemp)
-  if ! ASAN_OPTIONS=$asan cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" -- \
+  # The crashers the fuzzers found, kept as inputs: each run replays them.
+  regressions=()
+  [ -d "regressions/$t" ] && regressions=("regressions/$t")
+  if ! ASAN_OPTIONS=$asan cargo +nightly fuzz run "$t" "corpus/$t" "seeds/$t" "${regressions[@]}" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" >"$log" 2>&1; then
     tail -60 "$log"
     echo "fuzz/$t: FAILED (the input is in fuzz/artifacts/$t/)" >&2
