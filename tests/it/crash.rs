@@ -11,10 +11,29 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-/// COMMITS commits on `main` (a merge from `feature` every 50), a tag every
-/// 500, pinned dates, a handful of files so that diff stats are computed.
-const COMMITS: usize = 8_000;
+/// How big the git fixture is and how many kills a harness makes: 8,000
+/// commits and 10 kills in the test suite (it must stay quick), and what
+/// `FLOWMETER_CRASH_COMMITS` and `FLOWMETER_CRASH_KILLS` say otherwise;
+/// `.ci/run` runs the `ingest git` harness again at 30,000 commits and 20
+/// kills, the size issue #17 asks for.
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
+fn commits() -> usize {
+    size("FLOWMETER_CRASH_COMMITS", 8_000)
+}
+
+fn kills() -> usize {
+    size("FLOWMETER_CRASH_KILLS", 10)
+}
+
+/// `commits()` commits on `main` (a merge from `feature` every 50), a tag
+/// every 500, pinned dates, a handful of files so that diff stats are
+/// computed.
 fn fixture(dir: &Path) -> std::path::PathBuf {
     let repo = dir.join("big");
     let git = |args: &[&str]| {
@@ -31,7 +50,7 @@ fn fixture(dir: &Path) -> std::path::PathBuf {
     git(&["init", "-q", "-b", "main"]);
     let mut s = String::new();
     let who = |i: usize, t: i64| format!("A{} <a{}@example.com> {t} +0000\n", i % 7, i % 7);
-    for i in 1..=COMMITS {
+    for i in 1..=commits() {
         let t = 1_700_000_000 + i as i64 * 900;
         let on_feature = i % 50 == 25;
         let branch = if on_feature { "feature" } else { "main" };
@@ -198,9 +217,9 @@ impl Reference {
         ok(&reference, &["analyze"]);
         let analyze_time = started.elapsed();
         let want = tables(&reference);
-        assert_eq!(want[0].1.len(), COMMITS);
+        assert_eq!(want[0].1.len(), commits());
         let rows = |name: &str| want.iter().find(|x| x.0 == name).unwrap().1.len();
-        assert!(rows("deployment_stats") > 100 && rows("changes") >= COMMITS);
+        assert!(rows("deployment_stats") > 100 && rows("changes") >= commits());
         Reference {
             dir,
             repo,
@@ -225,7 +244,7 @@ impl Reference {
         assert_eq!(temporaries(data), Vec::<PathBuf>::new(), "kill {k}");
     }
 
-    /// Ten rounds, each in a new data directory that `prepare` fills: `args`
+    /// [`kills`] rounds, each in a new data directory that `prepare` fills: `args`
     /// killed at a seeded moment within `max`, then run to completion, and
     /// the first `tables` tables compared. Asserts that most kills landed
     /// while the process ran, or the rounds prove little.
@@ -240,7 +259,8 @@ impl Reference {
         let all = Instant::now();
         let mut moments = Moments(seed);
         let mut killed = 0;
-        for k in 0..10 {
+        let rounds = kills();
+        for k in 0..rounds {
             let data = self.dir.path().join(format!("killed-{k}"));
             prepare(&data);
             killed += kill_after(&data, args, moments.next(max)) as usize;
@@ -249,10 +269,13 @@ impl Reference {
             std::fs::remove_dir_all(&data).unwrap();
         }
         eprintln!(
-            "crash: {args:?} takes {max:?}; {killed} of 10 kills landed; {:?} in all",
+            "crash: {args:?} takes {max:?}; {killed} of {rounds} kills landed; {:?} in all",
             all.elapsed()
         );
-        assert!(killed >= 5, "only {killed} of 10 kills of {args:?} landed");
+        assert!(
+            killed * 2 >= rounds,
+            "only {killed} of {rounds} kills of {args:?} landed"
+        );
     }
 }
 
