@@ -177,7 +177,7 @@ def main() -> int:
         for p in problems:
             print("  " + p, file=sys.stderr)
         return 1
-    n = sum(len(COUNTS + FLOATS) for _ in ours)
+    n = len(ours) * len(COUNTS + FLOATS)
     print(f"rollup on {a.engine}: {len(ours)} months, {n} numbers, all equal to flowmeter metrics ({', '.join(envs)})")
     return 0
 

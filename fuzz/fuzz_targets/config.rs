@@ -21,13 +21,8 @@ fuzz_target!(|text: &str| {
     match Config::parse(text, Path::new("flowmeter.toml"), &KNOWN) {
         Ok(c) => {
             assert!(!c.environments.is_empty(), "a config has an environment");
-            assert_eq!(
-                c.environments
-                    .iter()
-                    .filter(|e| e.production)
-                    .count()
-                    .max(1),
-                c.environments.iter().filter(|e| e.production).count(),
+            assert!(
+                c.environments.iter().any(|e| e.production),
                 "some environment is production"
             );
         }

@@ -42,3 +42,14 @@ pub enum Error {
 
 /// The ingest result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wraps a polars error with what was being done.
+pub(crate) fn polars_err(
+    context: impl Into<String>,
+) -> impl Fn(polars::error::PolarsError) -> Error {
+    let context = context.into();
+    move |source| Error::Polars {
+        context: context.clone(),
+        source,
+    }
+}

@@ -10,7 +10,7 @@ use flowmeter_parse::logs::{parse_deployments, parse_incidents};
 use flowmeter_store::{WriteGuard, DEPLOYMENTS, INCIDENTS};
 use polars::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{polars_err, Error, Result};
 
 pub use flowmeter_parse::logs::parse_time;
 
@@ -51,13 +51,10 @@ fn write_by_repo(
     for r in &repos {
         *counts.entry(r.clone()).or_default() += 1;
     }
-    let pe = |source| Error::Polars {
-        context: format!("importing {}", path.display()),
-        source,
-    };
+    let pe = polars_err(format!("importing {}", path.display()));
     for repo in counts.keys() {
         let mask: BooleanChunked = repos.iter().map(|r| r == repo).collect();
-        let part = df.filter(&mask).map_err(pe)?;
+        let part = df.filter(&mask).map_err(&pe)?;
         guard.upsert(table, repo.as_deref(), part, &[key])?;
     }
     Ok(FileReport {
@@ -71,17 +68,7 @@ fn time_series(name: &str, v: Vec<Option<i64>>) -> Result<Column> {
     Series::new(name.into(), v)
         .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
         .map(|s| s.into_column())
-        .map_err(|source| Error::Polars {
-            context: format!("building `{name}`"),
-            source,
-        })
-}
-
-fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
-    move |source| Error::Polars {
-        context: context.into(),
-        source,
-    }
+        .map_err(polars_err(format!("building `{name}`")))
 }
 
 /// Reads and checks a deployment log without writing anything.

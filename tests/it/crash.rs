@@ -151,9 +151,9 @@ pub fn temporaries(data: &Path) -> Vec<PathBuf> {
 }
 
 /// A small seeded generator: the kill moments are the same on every run.
-pub struct Moments(pub u64);
+struct Moments(u64);
 impl Moments {
-    pub fn next(&mut self, max: Duration) -> Duration {
+    fn next(&mut self, max: Duration) -> Duration {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -233,21 +233,12 @@ impl Reference {
     /// The first `n` of [`tables`] of `data` equal the reference's, and
     /// `data` holds no temporary file.
     fn check(&self, data: &Path, n: usize, k: usize) {
-        for ((name, got), (_, want)) in tables(data).iter().zip(&self.want).take(n) {
-            assert!(
-                got == want,
-                "kill {k}: `{name}` differs ({} rows, want {})",
-                got.len(),
-                want.len()
-            );
-        }
-        assert_eq!(temporaries(data), Vec::<PathBuf>::new(), "kill {k}");
+        assert_same_store(data, &tables(data)[..n], &self.want, k);
     }
 
-    /// [`kills`] rounds, each in a new data directory that `prepare` fills: `args`
-    /// killed at a seeded moment within `max`, then run to completion, and
-    /// the first `tables` tables compared. Asserts that most kills landed
-    /// while the process ran, or the rounds prove little.
+    /// [`kills`] rounds of `args` (see [`kill_rounds`]), each in a data
+    /// directory that `prepare` fills first, comparing the first `tables`
+    /// tables after the run to completion.
     fn kill_rounds(
         &self,
         seed: u64,
@@ -256,27 +247,75 @@ impl Reference {
         tables: usize,
         prepare: impl Fn(&Path),
     ) {
-        let all = Instant::now();
-        let mut moments = Moments(seed);
-        let mut killed = 0;
-        let rounds = kills();
-        for k in 0..rounds {
-            let data = self.dir.path().join(format!("killed-{k}"));
-            prepare(&data);
-            killed += kill_after(&data, args, moments.next(max)) as usize;
-            ok(&data, args);
-            self.check(&data, tables, k);
-            std::fs::remove_dir_all(&data).unwrap();
-        }
-        eprintln!(
-            "crash: {args:?} takes {max:?}; {killed} of {rounds} kills landed; {:?} in all",
-            all.elapsed()
-        );
-        assert!(
-            killed * 2 >= rounds,
-            "only {killed} of {rounds} kills of {args:?} landed"
+        kill_rounds(
+            &format!("{args:?}"),
+            seed,
+            kills(),
+            max,
+            self.dir.path(),
+            |data, at| {
+                prepare(data);
+                kill_after(data, args, at)
+            },
+            |data, k| {
+                ok(data, args);
+                self.check(data, tables, k);
+            },
         );
     }
+}
+
+/// The tables of a killed-then-rerun store (`got`, from [`rows_of`]) equal
+/// the uninterrupted run's (`want`, compared as far as `got` goes), and
+/// `data` holds no temporary file; `k` names the kill.
+pub fn assert_same_store(
+    data: &Path,
+    got: &[(&'static str, Vec<String>)],
+    want: &[(&'static str, Vec<String>)],
+    k: usize,
+) {
+    for ((name, got), (_, want)) in got.iter().zip(want) {
+        assert!(
+            got == want,
+            "kill {k}: `{name}` differs ({} rows, want {})",
+            got.len(),
+            want.len()
+        );
+    }
+    assert_eq!(temporaries(data), Vec::<PathBuf>::new(), "kill {k}");
+}
+
+/// `rounds` rounds, each in a new directory under `dir`: `kill(data, at)`
+/// starts the command and kills it with SIGKILL at a seeded moment `at`
+/// within `max` (true if it was still running), then `rerun_and_check(data,
+/// k)` runs it to completion and compares. Asserts that at least half the
+/// kills landed while the process ran, or the rounds prove little.
+pub fn kill_rounds(
+    what: &str,
+    seed: u64,
+    rounds: usize,
+    max: Duration,
+    dir: &Path,
+    kill: impl Fn(&Path, Duration) -> bool,
+    rerun_and_check: impl Fn(&Path, usize),
+) {
+    let all = Instant::now();
+    let mut moments = Moments(seed);
+    let mut killed = 0;
+    for k in 0..rounds {
+        let data = dir.join(format!("killed-{k}"));
+        killed += kill(&data, moments.next(max)) as usize;
+        rerun_and_check(&data, k);
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    eprintln!(
+        "crash: {what} takes {max:?}; {killed} of {rounds} kills landed; {:?} in all",
+        all.elapsed()
+    );
+    assert!(
+        killed * 2 >= rounds,
+        "only {killed} of {rounds} kills of {what} landed"
+    );
 }
 
 /// A copy of a store's files (the lock file included; nothing holds it).
@@ -386,19 +425,16 @@ fn ingest_deployments_killed_at_random_moments_leaves_the_uninterrupted_store() 
     let table = [&flowmeter_store::DEPLOYMENTS];
     let want = rows_of(&reference, &table);
     assert_eq!(want[0].1.len(), 6_000);
-    let mut moments = Moments(0xde91_0135);
-    let mut killed = 0;
-    for k in 0..10 {
-        let data = dir.path().join(format!("killed-{k}"));
-        killed += kill_after(&data, &args, moments.next(took)) as usize;
-        ok(&data, &args);
-        assert!(
-            rows_of(&data, &table) == want,
-            "kill {k}: `deployments` differs"
-        );
-        assert_eq!(temporaries(&data), Vec::<PathBuf>::new(), "kill {k}");
-        std::fs::remove_dir_all(&data).unwrap();
-    }
-    eprintln!("crash: ingest deployments takes {took:?}; {killed} of 10 kills landed");
-    assert!(killed >= 5, "only {killed} of 10 kills landed");
+    kill_rounds(
+        "ingest deployments",
+        0xde91_0135,
+        10,
+        took,
+        dir.path(),
+        |data, at| kill_after(data, &args, at),
+        |data, k| {
+            ok(data, &args);
+            assert_same_store(data, &rows_of(data, &table), &want, k);
+        },
+    );
 }

@@ -1679,29 +1679,18 @@ fn ingest_github_killed_mid_pagination_leaves_the_uninterrupted_store() {
     let took = started.elapsed();
     let want = github_rows(&reference, &gh.uri());
     assert_eq!(want[0].1.len(), 30, "30 PRs");
-    let mut moments = crate::crash::Moments(0x617_b0b5);
-    let mut killed = 0;
-    for k in 0..10 {
-        let data = dir.path().join(format!("killed-{k}"));
-        let cmd = gh.command(&data, &gh.uri(), None, &[]);
-        killed += crate::crash::kill_command_after(cmd, moments.next(took)) as usize;
-        gh.ingest_ok(&data, None, &[]);
-        let got = github_rows(&data, &gh.uri());
-        for ((name, got), (_, want)) in got.iter().zip(&want) {
-            assert!(
-                got == want,
-                "kill {k}: `{name}` differs:\n{got:#?}\nwant\n{want:#?}"
-            );
-        }
-        assert_eq!(
-            crate::crash::temporaries(&data),
-            Vec::<PathBuf>::new(),
-            "kill {k}"
-        );
-        std::fs::remove_dir_all(&data).unwrap();
-    }
-    eprintln!("crash: ingest github takes {took:?}; {killed} of 10 kills landed");
-    assert!(killed >= 5, "only {killed} of 10 kills landed");
+    crate::crash::kill_rounds(
+        "ingest github",
+        0x617_b0b5,
+        10,
+        took,
+        dir.path(),
+        |data, at| crate::crash::kill_command_after(gh.command(data, &gh.uri(), None, &[]), at),
+        |data, k| {
+            gh.ingest_ok(data, None, &[]);
+            crate::crash::assert_same_store(data, &github_rows(data, &gh.uri()), &want, k);
+        },
+    );
 }
 
 /// A proxy in front of the mock that, for requests whose path and query

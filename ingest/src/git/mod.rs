@@ -17,7 +17,7 @@ pub use diff::{CommitStats, Differ};
 pub use flowmeter_parse::git::{cherry_picked_from, reverts};
 use flowmeter_parse::git::{commit, message, oid_from_hex, pack};
 
-use crate::error::{Error, Result};
+use crate::error::{polars_err, Error, Result};
 
 /// What to ingest from one repository.
 #[derive(Debug, Clone)]
@@ -840,13 +840,6 @@ fn last_recorded_refs(hist: &DataFrame) -> Result<HashMap<(String, String), Opti
         }
     }
     Ok(last.into_iter().map(|(k, (_, v))| (k, v)).collect())
-}
-
-fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
-    move |source| Error::Polars {
-        context: context.into(),
-        source,
-    }
 }
 
 fn str_values(col: &Column) -> Vec<String> {

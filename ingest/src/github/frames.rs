@@ -4,14 +4,7 @@ use polars::prelude::*;
 
 use flowmeter_parse::github::*;
 
-use crate::error::{Error, Result};
-
-fn polars_err(context: &'static str) -> impl Fn(PolarsError) -> Error {
-    move |source| Error::Polars {
-        context: context.into(),
-        source,
-    }
-}
+use crate::error::{polars_err, Result};
 
 fn str_list(name: &str, lists: impl Iterator<Item = Vec<String>>) -> Column {
     let ca: ListChunked = lists
